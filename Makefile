@@ -1,0 +1,51 @@
+# music_recs: `make build` sets everything up and builds; `make test` runs the tests.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON_SYS ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export OPENBLAS_NUM_THREADS ?= 1
+export PYTHONUNBUFFERED := 1
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z0-9_.-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON_SYS) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m music_recs.duckdb_setup
+	touch $@
+
+venv: $(VENV)/.installed ## Create the virtual environment (once) and install the httpfs extension offline
+
+data: venv ## Generate the raw data set (MUSIC_RECS_SCALE=tiny|demo|full) unless it exists
+	$(PY) -m music_recs.generator ensure
+
+build: venv ## Generate data if missing, build the warehouse with dbt, train, evaluate, publish
+	$(PY) -m music_recs.pipeline build
+
+dbt: venv ## Only run `dbt build` into a new warehouse file (no training)
+	$(PY) -m music_recs.pipeline build --dbt-only
+
+test: venv ## Run the test suite (tiny data, real DuckDB/dbt/uvicorn/S3 server)
+	$(PY) -m pytest
+
+serve: venv ## Start the four services on loopback (8000-8003)
+	$(PY) -m services.run
+
+s3: venv ## Start a local S3-compatible server (SeaweedFS) on loopback, in the foreground
+	$(PY) -m music_recs.s3 serve
+
+upload: venv ## Upload the raw files to the configured bucket (make s3 must be running)
+	$(PY) -m music_recs.s3 upload
+
+sql: venv ## Open a read-only SQL session on the served warehouse
+	$(PY) -m music_recs.warehouse shell
+
+clean: ## Remove built warehouses, logs and reports (keeps data/ and the venv)
+	rm -rf warehouse/builds warehouse/music_recs.duckdb warehouse/artifacts logs reports target
+
+.PHONY: help venv data build dbt test serve s3 upload sql clean

@@ -1,0 +1,1 @@
+"""music_recs: shared core (configuration, logging, raw data, warehouse files, data generator)."""

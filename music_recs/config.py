@@ -1,0 +1,115 @@
+"""One place for configuration.
+
+Every step (generator, dbt runner, training, services) reads its settings from here.
+Values come from environment variables prefixed ``MUSIC_RECS_`` and from an optional
+``.env`` file in the working directory; the defaults below are the documented ones
+(README, "Configuration").
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Scale = Literal["tiny", "demo", "full"]
+
+
+class Settings(BaseSettings):
+    """All tunables of the project, with their defaults."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MUSIC_RECS_", env_file=".env", extra="ignore", protected_namespaces=()
+    )
+
+    # --- paths -------------------------------------------------------------------------
+    data_dir: Path = Field(Path("data"), description="Root for generated data, events, exports.")
+    raw_uri: str = Field(
+        "data/raw",
+        description="Where the three raw parquet files live: a local folder or s3://bucket/prefix.",
+    )
+    warehouse_path: Path = Field(
+        Path("warehouse/music_recs.duckdb"),
+        description="The served warehouse: a symlink swapped atomically to the newest build.",
+    )
+    artifacts_dir: Path = Field(
+        Path("warehouse/artifacts"), description="Model artifacts (ALS factors, CatBoost model)."
+    )
+    reports_dir: Path = Field(Path("reports"), description="Evaluation report and plots.")
+    logs_dir: Path = Field(Path("logs"), description="JSON-lines logs of every step.")
+    events_db: Path = Field(
+        Path("data/events/events.sqlite3"), description="SQLite file owned by the events service."
+    )
+    online_events_path: Path = Field(
+        Path("data/online_events.parquet"),
+        description="Snapshot of online events exported for the next dbt build.",
+    )
+    export_uri: str = Field(
+        "data/export", description="Where recommendation tables are exported as parquet."
+    )
+    keep_builds: int = Field(2, description="How many old warehouse builds to keep on disk.")
+
+    # --- data generator ----------------------------------------------------------------
+    scale: Scale = Field("demo", description="Generator preset: tiny, demo or full.")
+    seed: int = Field(42, description="Seed for the generator and every model.")
+
+    # --- S3 / S3-compatible storage ----------------------------------------------------
+    s3_endpoint: str = Field("127.0.0.1:8333", description="host:port of the S3 endpoint.")
+    s3_access_key_id: str = Field("music_recs", description="S3 access key.")
+    s3_secret_access_key: str = Field("music_recs_secret", description="S3 secret key.")
+    s3_region: str = Field("us-east-1", description="S3 region.")
+    s3_use_ssl: bool = Field(False, description="Use HTTPS for S3.")
+    s3_url_style: Literal["path", "vhost"] = Field("path", description="S3 URL style.")
+    s3_bucket: str = Field("music-recs", description="Bucket used by `make upload`.")
+    s3_prefix: str = Field("raw", description="Prefix used by `make upload`.")
+    s3_data_dir: Path = Field(Path("data/s3"), description="Local storage of `make s3`.")
+
+    # --- warehouse (dbt vars) ----------------------------------------------------------
+    track_seq_quantile: float = Field(
+        0.95, description="Listens with track_seq above this quantile are dropped."
+    )
+    split_date: str | None = Field(
+        None, description="Train/test split date (YYYY-MM-DD); default: max date - test_days."
+    )
+    test_days: int = Field(14, description="Length of the test window when split_date is unset.")
+    label_days: int = Field(14, description="Length of the ranker's label window inside train.")
+
+    # --- models ------------------------------------------------------------------------
+    als_factors: int = Field(64, description="ALS latent factors.")
+    als_iterations: int = Field(15, description="ALS iterations.")
+    als_regularization: float = Field(0.05, description="ALS L2 regularization.")
+    als_alpha: float = Field(10.0, description="ALS confidence scale (see models_py/als.py).")
+    n_candidates: int = Field(100, description="ALS candidates per user.")
+    n_similar: int = Field(20, description="Similar tracks kept per track.")
+    n_recs: int = Field(50, description="Final recommendations kept per user.")
+    n_popular: int = Field(100, description="Length of the global / per-genre popularity lists.")
+    ranker_iterations: int = Field(300, description="CatBoost iterations.")
+
+    # --- services ----------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Bind address of the services.")
+    final_port: int = Field(8000, description="Final (blended) recommendations service.")
+    offline_port: int = Field(8001, description="Offline recommendations service.")
+    events_port: int = Field(8002, description="Events service.")
+    online_port: int = Field(8003, description="Online (similar tracks) service.")
+    service_timeout_s: float = Field(0.5, description="Timeout of calls between services.")
+
+    @property
+    def raw_is_s3(self) -> bool:
+        return self.raw_uri.startswith("s3://")
+
+    def raw_file(self, name: str) -> str:
+        """Location of one raw file (``tracks``, ``catalog_names``, ``interactions``)."""
+        return f"{self.raw_uri.rstrip('/')}/{name}.parquet"
+
+    def url(self, service: Literal["final", "offline", "events", "online"]) -> str:
+        port = getattr(self, f"{service}_port")
+        return f"http://{self.host}:{port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process (cached: the environment is read once)."""
+    return Settings()
