@@ -1,0 +1,146 @@
+"""Warehouse files: one new DuckDB file per build, published by an atomic symlink swap.
+
+Why: DuckDB allows one read-write process OR many read-only ones per file. Building into a
+fresh file means `make build` never conflicts with services holding the served file open,
+and the swap (``os.replace`` of a symlink) is atomic, so a reader sees either the old or the
+new build, never a half-written one. Each build has its own path, so DuckDB's per-path
+database cache in a long-running process never hands back the old file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from music_recs.config import Settings, get_settings
+
+BUILDS_DIRNAME = "builds"
+BUILD_PREFIX = "music_recs-"
+
+
+def builds_dir(settings: Settings) -> Path:
+    return settings.warehouse_path.parent / BUILDS_DIRNAME
+
+
+def new_build_path(settings: Settings) -> Path:
+    """A fresh, unused path for the next build (UTC timestamp, microseconds)."""
+    directory = builds_dir(settings)
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    return directory / f"{BUILD_PREFIX}{stamp}.duckdb"
+
+
+def current_build(settings: Settings) -> Path | None:
+    """The build file the served path points to, or None if nothing is published."""
+    link = settings.warehouse_path
+    if not link.exists():
+        return None
+    return link.resolve()
+
+
+def publish(build_path: Path, settings: Settings) -> Path:
+    """Point ``settings.warehouse_path`` at ``build_path`` atomically; prune old builds.
+
+    A plain file at the served path (e.g. copied there by a user) is refused rather than
+    overwritten, so nothing is lost.
+    """
+    build_path = build_path.resolve()
+    if not build_path.is_file():
+        raise FileNotFoundError(f"cannot publish {build_path}: no such build file")
+    link = settings.warehouse_path
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.exists() and not link.is_symlink():
+        raise FileExistsError(
+            f"{link} is a regular file, not the symlink this project manages; move it away first"
+        )
+    target = os.path.relpath(build_path, link.parent.resolve())
+    tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+    _fsync_dir(link.parent)
+    prune(settings)
+    return link
+
+
+def prune(settings: Settings) -> list[Path]:
+    """Delete builds older than the newest ``keep_builds`` (never the published one).
+
+    Readers that still have an old file open keep reading it (POSIX unlink semantics) and
+    move to the new build on their next check.
+    """
+    directory = builds_dir(settings)
+    if not directory.is_dir():
+        return []
+    current = current_build(settings)
+    builds = sorted(directory.glob(f"{BUILD_PREFIX}*.duckdb"), reverse=True)
+    removed = []
+    for old in builds[max(settings.keep_builds, 1):]:
+        if current is not None and old.resolve() == current:
+            continue
+        for path in (old, old.with_name(old.name + ".wal")):
+            if path.exists():
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def open_read_only(settings: Settings | None = None):
+    """A read-only DuckDB connection on the published build (safe while services run)."""
+    import duckdb
+
+    settings = settings or get_settings()
+    current = current_build(settings)
+    if current is None:
+        raise FileNotFoundError(
+            f"no warehouse at {settings.warehouse_path}: run `make build` first"
+        )
+    return duckdb.connect(str(current), read_only=True)
+
+
+def _shell(settings: Settings) -> int:
+    """Minimal read-only SQL prompt: one statement per line, results printed as a table."""
+    con = open_read_only(settings)
+    print(f"read-only session on {current_build(settings)}; end with Ctrl-D", file=sys.stderr)
+    for line in sys.stdin:
+        sql = line.strip()
+        if not sql:
+            continue
+        try:
+            con.sql(sql).show(max_rows=50)
+        except Exception as exc:  # noqa: BLE001 - a prompt reports every SQL error and goes on
+            print(f"error: {exc}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m music_recs.warehouse")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("shell", help="read-only SQL on the published warehouse")
+    sub.add_parser("path", help="print the published build file")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    if args.cmd == "path":
+        current = current_build(settings)
+        if current is None:
+            print(f"no warehouse at {settings.warehouse_path}", file=sys.stderr)
+            return 1
+        print(current)
+        return 0
+    return _shell(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
