@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     events_port: int = Field(8002, description="Events service.")
     online_port: int = Field(8003, description="Online (similar tracks) service.")
     service_timeout_s: float = Field(0.5, description="Timeout of calls between services.")
+    warehouse_check_interval_s: float = Field(
+        1.0, description="How often services check whether the warehouse symlink moved."
+    )
+    online_recent_listens: int = Field(
+        20, description="Recent listens the online service expands into similar tracks."
+    )
 
     @property
     def raw_is_s3(self) -> bool:
