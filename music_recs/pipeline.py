@@ -1,0 +1,160 @@
+"""`make build`: raw data → dbt warehouse → models → evaluation → publish.
+
+Every build goes into a new DuckDB file and is published by an atomic symlink swap only
+when every step succeeded, so a failed build never replaces a good warehouse and a running
+service never sees a half-built one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import json
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from music_recs.config import Settings, get_settings
+from music_recs.logs import setup_logging
+from music_recs.raw import RawDataError, raw_files_present, validate
+from music_recs.warehouse import new_build_path, publish
+
+DEFAULT_RAW_URI = Settings.model_fields["raw_uri"].default
+
+log = logging.getLogger("build")
+
+
+@contextmanager
+def step(name: str) -> Iterator[None]:
+    """Log the start, the end and the duration of one build step."""
+    log.info("[%s] started", name)
+    started = time.perf_counter()
+    yield
+    log.info("[%s] done in %.1fs", name, time.perf_counter() - started,
+             extra={"data": {"step": name, "seconds": round(time.perf_counter() - started, 3)}})
+
+
+def absolute_settings(settings: Settings) -> Settings:
+    """The same settings with local paths made absolute (dbt runs as a subprocess)."""
+    updates: dict[str, object] = {}
+    for name, value in settings.model_dump().items():
+        if isinstance(value, Path):
+            updates[name] = value.resolve()
+    if not settings.raw_is_s3:
+        updates["raw_uri"] = str(Path(settings.raw_uri).resolve())
+    if not settings.export_uri.startswith("s3://"):
+        updates["export_uri"] = str(Path(settings.export_uri).resolve())
+    return settings.model_copy(update=updates)
+
+
+def ensure_raw(settings: Settings) -> None:
+    """Generate the configured preset when the default local raw folder is empty."""
+    if raw_files_present(settings):
+        return
+    if Path(settings.raw_uri).resolve() != Path(DEFAULT_RAW_URI).resolve():
+        raise RawDataError(
+            f"{settings.raw_uri}: raw files not found (tracks, catalog_names, interactions "
+            ".parquet); data is only generated into the default folder data/raw"
+        )
+    from music_recs.generator import generate
+
+    with step(f"generate {settings.scale} data into {settings.raw_uri}"):
+        generate(Path(settings.raw_uri), scale=settings.scale, seed=settings.seed)
+
+
+def export_online_events(settings: Settings) -> int:
+    """Snapshot the events service's SQLite into the parquet file dbt reads."""
+    from services.events.export import export_events
+
+    return export_events(settings.events_db, settings.online_events_path)
+
+
+def write_build_info(build_path: Path, settings: Settings, counts: dict[str, int]) -> None:
+    info = {
+        "built_at": datetime.now(timezone.utc).isoformat(),
+        "build_file": build_path.name,
+        "raw_uri": settings.raw_uri,
+        "scale": settings.scale,
+        "seed": str(settings.seed),
+        "git_commit": _git_commit(),
+        "raw_rows": json.dumps(counts),
+        "settings": settings.model_dump_json(
+            exclude={"s3_access_key_id", "s3_secret_access_key"}
+        ),
+    }
+    con = duckdb.connect(str(build_path))
+    try:
+        con.execute("CREATE OR REPLACE TABLE build_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        con.executemany("INSERT INTO build_info VALUES (?, ?)", list(info.items()))
+    finally:
+        con.close()
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=5, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def build(settings: Settings, dbt_only: bool = False) -> Path:
+    """Run the whole build and publish it; return the published build file."""
+    from music_recs.dbt_runner import dbt_vars_from_settings, run_dbt
+
+    settings = absolute_settings(settings)
+    started = time.perf_counter()
+    ensure_raw(settings)
+    with step("validate raw files"):
+        counts = validate(settings)
+        log.info("raw rows: %s", counts)
+    with step("export online events"):
+        n_online = export_online_events(settings)
+        log.info("%d online events folded into this build", n_online)
+    build_path = new_build_path(settings)
+    log.info("building into %s", build_path)
+    try:
+        with step("dbt build"):
+            run_dbt(["build"], build_path, dbt_vars_from_settings(settings))
+        if not dbt_only:
+            import models_py
+
+            with step("models"):
+                models_py.run_all(build_path, settings)
+        write_build_info(build_path, settings, counts)
+    except BaseException:
+        log.error("build failed; %s is left unpublished and removed", build_path.name)
+        for path in (build_path, build_path.with_name(build_path.name + ".wal")):
+            path.unlink(missing_ok=True)
+        raise
+    with step("publish"):
+        link = publish(build_path, settings)
+    log.info("published %s -> %s in %.1fs total", link, build_path.name,
+             time.perf_counter() - started)
+    return build_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m music_recs.pipeline")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build", help="build the warehouse, train, evaluate and publish")
+    b.add_argument("--dbt-only", action="store_true", help="stop after dbt build")
+    args = parser.parse_args(argv)
+    setup_logging("build")
+    try:
+        build(get_settings(), dbt_only=args.dbt_only)
+    except RawDataError as exc:
+        log.error("%s", exc)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
