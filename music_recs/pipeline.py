@@ -77,6 +77,7 @@ def export_online_events(settings: Settings) -> int:
 
 def write_build_info(build_path: Path, settings: Settings, counts: dict[str, int]) -> None:
     info = {
+        "build_id": build_path.stem,
         "built_at": datetime.now(timezone.utc).isoformat(),
         "build_file": build_path.name,
         "raw_uri": settings.raw_uri,
