@@ -87,6 +87,25 @@ class Settings(BaseSettings):
     n_recs: int = Field(50, description="Final recommendations kept per user.")
     n_popular: int = Field(100, description="Length of the global / per-genre popularity lists.")
     ranker_iterations: int = Field(300, description="CatBoost iterations.")
+    als_recency_half_life_days: float = Field(
+        60.0, description="ALS confidence: half-life (days before the split) of a listen's weight."
+    )
+    als_recency_floor: float = Field(
+        0.3, description="ALS confidence: weight share an arbitrarily old listen keeps (0..1)."
+    )
+    als_score_days: int = Field(
+        30, description="ALS/similar scoring: only tracks heard in the last N train days (0 = all)."
+    )
+    als_batch_size: int = Field(2048, description="Users per ALS scoring batch.")
+    popularity_half_life_days: float | None = Field(
+        None, description="Popularity recency half-life in days (0 = no decay); unset = pick on validation."
+    )
+    ranker_pop_candidates: int = Field(20, description="Popular tracks added to each user's ranker candidates.")
+    ranker_max_users: int = Field(20000, description="Most fit-phase users the ranker trains on (sampled).")
+    ranker_depth: int = Field(6, description="CatBoost tree depth.")
+    ranker_learning_rate: float = Field(0.1, description="CatBoost learning rate.")
+    ranker_valid_share: float = Field(0.2, description="Share of fit users held out to pick the ranker loss.")
+    train_threads: int = Field(2, description="Threads for ALS and CatBoost training.")
 
     # --- services ----------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Bind address of the services.")
