@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     )
     test_days: int = Field(14, description="Length of the test window when split_date is unset.")
     label_days: int = Field(14, description="Length of the ranker's label window inside train.")
+    recency_half_life_days: float = Field(
+        14.0, description="Half-life (days) of track_features.pop_recency's exponential decay."
+    )
+    dbt_memory_limit: str = Field("12GB", description="DuckDB memory_limit during `dbt build`.")
+    dbt_threads: int = Field(2, description="DuckDB threads during `dbt build`.")
 
     # --- models ------------------------------------------------------------------------
     als_factors: int = Field(64, description="ALS latent factors.")
