@@ -1,0 +1,160 @@
+"""Events service (8002): records listens durably and returns a user's recent listens.
+
+Owns the SQLite file ``settings.events_db``. Track ids are checked against the warehouse's
+``map_tracks`` (raw or canonical ids are both accepted, as clients may send either); when no
+warehouse is published yet, listens are still recorded, since losing them would be worse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
+
+from music_recs.config import Settings
+from music_recs.warehouse_reader import WarehouseReader, WarehouseUnavailable
+from services.api import (
+    MAX_TRACK_ID,
+    ErrorBody,
+    EventsKQuery,
+    Ready,
+    TrackIdQuery,
+    UserIdPath,
+    UserIdQuery,
+    health_router,
+    install_error_handlers,
+)
+from services.events.store import Event, EventStore
+from services.lookups import TrackMap
+
+SERVICE = "events"
+YEAR_PATTERN = "^(19[7-9][0-9]|20[0-9][0-9])-"  # years 1970..2099, as documented in the schema
+
+
+def _check_year(ts: datetime) -> datetime:
+    """A typo'd year is a client error (422), not a 500 when converting or exporting."""
+    if not 1970 <= ts.year <= 2099:
+        raise ValueError("started_at must be in the years 1970..2099")
+    return ts
+
+
+def _require_text(value: object) -> object:
+    """Only ISO 8601 text (or a datetime): numbers are not silently read as epoch seconds."""
+    if not isinstance(value, (str, datetime)):
+        raise ValueError("started_at must be an ISO 8601 string")
+    return value
+
+
+StartedAt = Annotated[
+    datetime,
+    BeforeValidator(_require_text),
+    AfterValidator(_check_year),
+    Field(description="When the listen started: ISO 8601 (years 1970..2099); "
+          "naive times are UTC.", json_schema_extra={"pattern": YEAR_PATTERN}),
+]
+
+
+class ListenIn(BaseModel):
+    track_id: int = Field(ge=0, le=MAX_TRACK_ID, description="Track listened to (BIGINT).")
+    started_at: StartedAt | None = None
+
+
+class EventOut(BaseModel):
+    id: int
+    user_id: int
+    track_id: int
+    started_at: datetime
+
+
+class EventsOut(BaseModel):
+    user_id: int
+    events: list[EventOut] = Field(description="Newest first.")
+
+
+def _out(e: Event) -> EventOut:
+    return EventOut(id=e.id, user_id=e.user_id, track_id=e.track_id, started_at=e.started_at)
+
+
+def get_store(request: Request) -> EventStore:
+    return request.app.state.store
+
+
+def get_reader(request: Request) -> WarehouseReader:
+    return request.app.state.reader
+
+
+Store = Annotated[EventStore, Depends(get_store)]
+Reader = Annotated[WarehouseReader, Depends(get_reader)]
+
+
+def _record(store: EventStore, reader: WarehouseReader, user_id: int, track_id: int,
+            started_at: datetime | None) -> EventOut:
+    try:
+        with reader.session() as wh:
+            if wh.cache["track_map"].canonical(track_id) is None:
+                raise HTTPException(404, f"track {track_id} is not in the catalog")
+    except WarehouseUnavailable:
+        pass  # no warehouse yet: record anyway, the next build maps or drops unknown ids
+    ts = started_at if started_at is not None else datetime.now(timezone.utc)
+    return _out(store.add(user_id, track_id, ts))
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The events app; its lifespan opens the SQLite store and the warehouse reader."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.store = EventStore(settings.events_db)
+        app.state.reader = WarehouseReader(
+            settings.warehouse_path,
+            settings.warehouse_check_interval_s,
+            warmers={"track_map": TrackMap.load},
+            required_tables=("map_tracks",),
+        ).start()
+        yield
+        app.state.reader.close()
+        app.state.store.close()
+
+    app = FastAPI(
+        title="music_recs events",
+        description="Records listens durably (SQLite, WAL, synchronous=FULL); recent listens.",
+        version="1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+
+    def ready() -> Ready:
+        store_facts = app.state.store.check()
+        wh = app.state.reader.check()
+        return Ready(ready=bool(store_facts["ok"]), service=SERVICE, build_id=wh.get("build_id"),
+                     checks={"events_db": store_facts, "warehouse": wh})
+
+    app.include_router(health_router(ready))
+    not_found = {404: {"model": ErrorBody, "description": "Unknown track."}}
+
+    @app.post("/put", response_model=EventOut, responses=not_found, tags=["events"],
+              summary="Record a listen (query parameters, first published style)")
+    def put(store: Store, reader: Reader, user_id: UserIdQuery, track_id: TrackIdQuery,
+            started_at: Annotated[StartedAt | None, Query()] = None) -> EventOut:
+        return _record(store, reader, user_id, track_id, started_at)
+
+    @app.post("/get", response_model=EventsOut, tags=["events"],
+              summary="A user's recent listens, newest first (first published style)")
+    def get(store: Store, user_id: UserIdQuery, k: EventsKQuery = 10) -> EventsOut:
+        return EventsOut(user_id=user_id, events=[_out(e) for e in store.recent(user_id, k)])
+
+    @app.post("/users/{user_id}/events", response_model=EventOut, status_code=201,
+              responses=not_found, tags=["events"], summary="Record a listen")
+    def post_event(store: Store, reader: Reader, user_id: UserIdPath, body: ListenIn) -> EventOut:
+        return _record(store, reader, user_id, body.track_id, body.started_at)
+
+    @app.get("/users/{user_id}/events", response_model=EventsOut, tags=["events"],
+             summary="A user's recent listens, newest first")
+    def list_events(store: Store, user_id: UserIdPath, k: EventsKQuery = 10) -> EventsOut:
+        return EventsOut(user_id=user_id, events=[_out(e) for e in store.recent(user_id, k)])
+
+    return app

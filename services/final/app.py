@@ -1,0 +1,198 @@
+"""Final recommendations service (8000): blends offline and online lists for a user.
+
+Calls offline, online and events concurrently over HTTP (timeout ``service_timeout_s``),
+interleaves the two lists, drops what the user already heard (warehouse ``events`` plus online
+listens), fills to k from popularity and then the catalog, and names every track from
+``catalog``. A dependency that is down or slow is listed in ``degraded`` and the answer is
+built from what is left (popularity from this service's own warehouse reader at worst).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from music_recs.config import Settings
+from music_recs.warehouse_reader import WarehouseReader
+from services import queries
+from services.api import (
+    MAX_EVENTS_K,
+    MAX_K,
+    KQuery,
+    Ready,
+    UserIdPath,
+    UserIdQuery,
+    health_router,
+    install_error_handlers,
+    unavailable_response,
+)
+from services.clients import ServiceClient
+from services.final.blend import blend
+from services.lookups import TrackMap, load_popular
+
+SERVICE = "final"
+REQUIRED = ("catalog", "events", "recs_popular", "map_tracks")
+DEPENDENCIES = ("offline", "online", "events")
+Source = Literal["offline", "online", "popular", "catalog"]
+
+
+class RecItem(BaseModel):
+    rank: int = Field(ge=1)
+    track_id: int
+    track_name: str | None
+    artist_name: str | None
+    album_name: str | None
+    genre_name: str | None
+    source: Source = Field(description="List the track came from.")
+
+
+class FinalRecs(BaseModel):
+    user_id: int
+    build_id: str
+    offline_source: str | None = Field(
+        description="What the offline service answered from (personal, popular_genre, popular)."
+    )
+    degraded: list[str] = Field(default_factory=list, description="Dependencies that were down.")
+    items: list[RecItem]
+
+
+def get_reader(request: Request) -> WarehouseReader:
+    return request.app.state.reader
+
+
+def get_client(request: Request) -> ServiceClient:
+    return request.app.state.client
+
+
+Reader = Annotated[WarehouseReader, Depends(get_reader)]
+Client = Annotated[ServiceClient, Depends(get_client)]
+
+
+def _labeled(body: dict[str, Any] | None, label: str) -> list[tuple[int, str]]:
+    """(track_id, label) pairs of a sibling's answer; offline items keep their own source."""
+    if body is None:
+        return []
+    out = []
+    try:
+        for item in body.get("items", []):
+            source = item.get("source", "personal")
+            out.append((int(item["track_id"]), label if source == "personal" else "popular"))
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return []
+    return out
+
+
+def _assemble(reader: WarehouseReader, user_id: int, k: int, offline: dict[str, Any] | None,
+              online: dict[str, Any] | None, listens: list[int],
+              degraded: list[str]) -> FinalRecs:
+    offline_source = offline.get("source") if offline else None
+    offline_items, online_items = _labeled(offline, "offline"), _labeled(online, "online")
+    with reader.session() as wh:
+        heard = queries.heard_tracks(wh.cursor, user_id)
+        heard.update(wh.cache["track_map"].canonical_many(listens))
+        if offline_source == "personal" or not online_items:
+            first, second = offline_items, online_items
+        else:  # cold in the warehouse but active online: what they play now leads
+            first, second = online_items, offline_items
+        popular = ((t, "popular") for t, _ in wh.cache["popular"])
+        chosen = blend(first, second, popular, heard, k)
+        if len(chosen) < k:
+            taken = heard | {t for t, _ in chosen}
+            chosen += [(t, "catalog") for t in queries.catalog_fill(wh.cursor, taken, k - len(chosen))]
+        info = queries.track_info(wh.cursor, [t for t, _ in chosen])
+        items = []
+        for rank, (track_id, source) in enumerate(chosen, start=1):
+            ti = info.get(track_id)
+            items.append(RecItem(
+                rank=rank, track_id=track_id, source=source,  # type: ignore[arg-type]
+                track_name=ti.track_name if ti else None,
+                artist_name=ti.artist_name if ti else None,
+                album_name=ti.album_name if ti else None,
+                genre_name=ti.genre_name if ti else None,
+            ))
+        return FinalRecs(user_id=user_id, build_id=wh.build_id, offline_source=offline_source,
+                         degraded=degraded, items=items)
+
+
+async def recommend(reader: WarehouseReader, client: ServiceClient, user_id: int,
+                    k: int) -> FinalRecs:
+    """Fan out to the three services at once, then blend in a worker thread."""
+    offline, online, listens = await asyncio.gather(
+        client.get_json("offline", f"/users/{user_id}/recommendations", k=MAX_K),
+        client.get_json("online", f"/users/{user_id}/recommendations", k=MAX_K),
+        client.recent_listens(user_id, MAX_EVENTS_K),
+    )
+    degraded: set[str] = set()
+    for name, body in (("offline", offline), ("online", online)):
+        if body is None:
+            degraded.add(name)
+        else:
+            degraded.update(str(d) for d in body.get("degraded", []))
+    if listens is None:
+        degraded.add("events")
+    return await run_in_threadpool(_assemble, reader, user_id, k, offline, online, listens or [],
+                                   sorted(degraded))
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The final app; its lifespan opens the warehouse reader and the HTTP client."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.reader = WarehouseReader(
+            settings.warehouse_path,
+            settings.warehouse_check_interval_s,
+            warmers={"popular": load_popular, "track_map": TrackMap.load},
+            required_tables=REQUIRED,
+        ).start()
+        app.state.client = ServiceClient(settings)
+        yield
+        await app.state.client.aclose()
+        app.state.reader.close()
+
+    app = FastAPI(
+        title="music_recs final",
+        description="Blended offline + online recommendations with track names; degrades "
+        "to offline + popularity when a dependency is down.",
+        version="1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+
+    async def ready() -> Ready:
+        """Ready when the own warehouse is readable (dependencies only degrade answers)."""
+        facts = await run_in_threadpool(app.state.reader.check)
+        deps = await asyncio.gather(*(_dependency(app.state.client, d) for d in DEPENDENCIES))
+        checks: dict[str, Any] = {"warehouse": facts, **dict(zip(DEPENDENCIES, deps))}
+        return Ready(ready=facts["ok"], service=SERVICE, build_id=facts.get("build_id"),
+                     checks=checks)
+
+    app.include_router(health_router(ready))
+
+    @app.post("/recommendations", response_model=FinalRecs, responses=unavailable_response(),
+              tags=["recommendations"], summary="Final recs (first published style)")
+    async def recommendations(reader: Reader, client: Client, user_id: UserIdQuery,
+                              k: KQuery = 10) -> FinalRecs:
+        return await recommend(reader, client, user_id, k)
+
+    @app.get("/users/{user_id}/recommendations", response_model=FinalRecs,
+             responses=unavailable_response(), tags=["recommendations"],
+             summary="Final blended recommendations of a user")
+    async def user_recs(reader: Reader, client: Client, user_id: UserIdPath,
+                        k: KQuery = 10) -> FinalRecs:
+        return await recommend(reader, client, user_id, k)
+
+    return app
+
+
+async def _dependency(client: ServiceClient, service: str) -> dict[str, Any]:
+    body = await client.get_json(service, "/health/ready")
+    if body is None:
+        return {"ok": False, "url": client.settings.url(service)}  # type: ignore[arg-type]
+    return {"ok": bool(body.get("ready")), "build_id": body.get("build_id")}

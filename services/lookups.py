@@ -1,0 +1,115 @@
+"""In-memory, per-build lookup structures loaded once when a build is opened.
+
+Why: a request must be an indexed lookup, never a scan. DuckDB cannot add an index to a
+read-only file, and an unordered table costs a full scan per point query (measured in
+BENCHMARKS.md, "Services (load)"). Small serving tables (similarity lists, popularity lists,
+the raw→canonical track map) are therefore loaded into sorted numpy arrays (CSR layout:
+keys, offsets, values) and looked up with a binary search: microseconds per request, about
+20 bytes per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+
+
+@dataclass(frozen=True)
+class KeyedLists:
+    """Ranked lists keyed by an id: ``get(key)`` → [(value, score)] in rank order."""
+
+    keys: np.ndarray  # sorted unique keys, int64
+    offsets: np.ndarray  # len(keys) + 1, int64
+    values: np.ndarray  # int64
+    scores: np.ndarray  # float64
+
+    @classmethod
+    def from_query(cls, con: duckdb.DuckDBPyConnection, sql: str) -> KeyedLists:
+        """Build from a query returning ``key, value, score`` ordered by key, then rank."""
+        cols = con.execute(sql).fetchnumpy()
+        names = list(cols)
+        if len(names) != 3:
+            raise ValueError(f"expected 3 columns (key, value, score), got {names}")
+        key = np.asarray(cols[names[0]], dtype=np.int64)
+        value = np.asarray(cols[names[1]], dtype=np.int64)
+        score = np.asarray(cols[names[2]], dtype=np.float64)
+        if key.size and np.any(np.diff(key) < 0):
+            raise ValueError("rows must be ordered by key")
+        keys, starts = np.unique(key, return_index=True)
+        offsets = np.append(starts, key.size).astype(np.int64)
+        return cls(keys=keys, offsets=offsets, values=value, scores=score)
+
+    def __len__(self) -> int:
+        return int(self.keys.size)
+
+    def __contains__(self, key: int) -> bool:
+        i = int(np.searchsorted(self.keys, key))
+        return i < self.keys.size and int(self.keys[i]) == key
+
+    def get(self, key: int, limit: int | None = None) -> list[tuple[int, float]]:
+        i = int(np.searchsorted(self.keys, key))
+        if i >= self.keys.size or int(self.keys[i]) != key:
+            return []
+        start, end = int(self.offsets[i]), int(self.offsets[i + 1])
+        if limit is not None:
+            end = min(end, start + limit)
+        return list(zip(self.values[start:end].tolist(), self.scores[start:end].tolist()))
+
+
+@dataclass(frozen=True)
+class TrackMap:
+    """Raw track id → canonical id (``map_tracks``); canonical ids map to themselves."""
+
+    raw_ids: np.ndarray  # sorted, int64
+    canonical_ids: np.ndarray  # aligned with raw_ids
+
+    @classmethod
+    def load(cls, con: duckdb.DuckDBPyConnection) -> TrackMap:
+        cols = con.execute(
+            "SELECT raw_id::BIGINT AS r, canonical_id::BIGINT AS c FROM map_tracks ORDER BY r"
+        ).fetchnumpy()
+        return cls(np.asarray(cols["r"], dtype=np.int64), np.asarray(cols["c"], dtype=np.int64))
+
+    def canonical(self, track_id: int) -> int | None:
+        """Canonical id of a raw or canonical id, None if the warehouse does not know it."""
+        i = int(np.searchsorted(self.raw_ids, track_id))
+        if i < self.raw_ids.size and int(self.raw_ids[i]) == track_id:
+            return int(self.canonical_ids[i])
+        return None
+
+    def canonical_many(self, track_ids: list[int]) -> list[int]:
+        """Canonical ids of the known ones, order kept, unknown ids dropped."""
+        if not track_ids or self.raw_ids.size == 0:
+            return []
+        arr = np.asarray(track_ids, dtype=np.int64)
+        idx = np.minimum(np.searchsorted(self.raw_ids, arr), self.raw_ids.size - 1)
+        found = self.raw_ids[idx] == arr
+        return self.canonical_ids[idx[found]].tolist()
+
+
+def load_popular(con: duckdb.DuckDBPyConnection) -> list[tuple[int, float]]:
+    """Global popularity list ``recs_popular`` in rank order."""
+    rows = con.execute(
+        "SELECT track_id::BIGINT, score::DOUBLE FROM recs_popular ORDER BY rank"
+    ).fetchall()
+    return [(int(t), float(s)) for t, s in rows]
+
+
+def load_popular_genre(con: duckdb.DuckDBPyConnection) -> KeyedLists:
+    """Per-genre popularity lists ``recs_popular_genre`` keyed by genre id."""
+    return KeyedLists.from_query(
+        con,
+        "SELECT genre_id::BIGINT, track_id::BIGINT, score::DOUBLE FROM recs_popular_genre "
+        "ORDER BY genre_id, rank",
+    )
+
+
+def load_similar(con: duckdb.DuckDBPyConnection) -> KeyedLists:
+    """Similarity lists ``similar_tracks`` keyed by track id."""
+    return KeyedLists.from_query(
+        con,
+        "SELECT track_id::BIGINT, similar_track_id::BIGINT, score::DOUBLE FROM similar_tracks "
+        "ORDER BY track_id, rank",
+    )

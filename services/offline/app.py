@@ -1,0 +1,154 @@
+"""Offline recommendations service (8001): precomputed re-ranked lists, popularity otherwise.
+
+A user with a row in ``recs_final`` gets their list (topped up from global popularity if it is
+shorter than k). Anyone else is a cold user: popularity, genre-aware when the user's genres
+are known from their listens (warehouse ``events`` and the events service's online listens),
+global otherwise. If the events service is down, the answer says so (``degraded``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Literal
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from music_recs.config import Settings
+from music_recs.warehouse_reader import WarehouseReader
+from services import queries
+from services.api import (
+    MAX_EVENTS_K,
+    KQuery,
+    Ready,
+    ScoredTrack,
+    UserIdPath,
+    UserIdQuery,
+    health_router,
+    install_error_handlers,
+    unavailable_response,
+    warehouse_ready,
+)
+from services.clients import ServiceClient
+from services.lookups import TrackMap, load_popular, load_popular_genre
+from services.popularity import genre_aware_popular
+
+SERVICE = "offline"
+REQUIRED = ("recs_final", "recs_popular", "recs_popular_genre", "item_genres", "events",
+            "map_tracks")
+Source = Literal["personal", "popular_genre", "popular"]
+
+
+class OfflineItem(ScoredTrack):
+    source: Source = Field(description="List this item came from.")
+
+
+class OfflineRecs(BaseModel):
+    user_id: int
+    source: Source = Field(description="personal (recs_final), popular_genre or popular.")
+    build_id: str
+    degraded: list[str] = Field(default_factory=list, description="Dependencies that were down.")
+    items: list[OfflineItem]
+
+
+def get_reader(request: Request) -> WarehouseReader:
+    return request.app.state.reader
+
+
+def get_client(request: Request) -> ServiceClient:
+    return request.app.state.client
+
+
+Reader = Annotated[WarehouseReader, Depends(get_reader)]
+Client = Annotated[ServiceClient, Depends(get_client)]
+
+
+def _personal(reader: WarehouseReader, user_id: int, k: int) -> OfflineRecs | None:
+    with reader.session() as wh:
+        recs = queries.personal_recs(wh.cursor, user_id, k)
+        if not recs:
+            return None
+        items = _items(recs, "personal")
+        if len(recs) < k:  # top up from global popularity
+            have = {t for t, _ in recs}
+            fill = [(t, s) for t, s in wh.cache["popular"] if t not in have][: k - len(recs)]
+            items += _items(fill, "popular", start=len(items) + 1)
+        return OfflineRecs(user_id=user_id, source="personal", build_id=wh.build_id, items=items)
+
+
+def _cold(reader: WarehouseReader, user_id: int, k: int, online: list[int]) -> OfflineRecs:
+    with reader.session() as wh:
+        heard = queries.heard_tracks(wh.cursor, user_id)
+        heard.update(wh.cache["track_map"].canonical_many(online))
+        preference = queries.genre_preference(wh.cursor, sorted(heard))
+        recs = genre_aware_popular(wh.cache["popular"], wh.cache["popular_genre"], preference,
+                                   heard, k)
+        source: Source = "popular_genre" if preference else "popular"
+        return OfflineRecs(user_id=user_id, source=source, build_id=wh.build_id,
+                           items=_items(recs, source))
+
+
+def _items(recs: list[tuple[int, float]], source: Source, start: int = 1) -> list[OfflineItem]:
+    return [OfflineItem(track_id=t, score=s, rank=i, source=source)
+            for i, (t, s) in enumerate(recs, start=start)]
+
+
+async def recommend(reader: WarehouseReader, client: ServiceClient, user_id: int,
+                    k: int) -> OfflineRecs:
+    """Personal list if the user has one, else (genre-aware) popularity."""
+    personal = await run_in_threadpool(_personal, reader, user_id, k)
+    if personal is not None:
+        return personal
+    online = await client.recent_listens(user_id, MAX_EVENTS_K)
+    recs = await run_in_threadpool(_cold, reader, user_id, k, online or [])
+    if online is None:
+        recs.degraded.append("events")
+    return recs
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The offline app; its lifespan opens the warehouse reader and the events client."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.reader = WarehouseReader(
+            settings.warehouse_path,
+            settings.warehouse_check_interval_s,
+            warmers={"popular": load_popular, "popular_genre": load_popular_genre,
+                     "track_map": TrackMap.load},
+            required_tables=REQUIRED,
+        ).start()
+        app.state.client = ServiceClient(settings)
+        yield
+        await app.state.client.aclose()
+        app.state.reader.close()
+
+    app = FastAPI(
+        title="music_recs offline",
+        description="Precomputed re-ranked recommendations; popularity for cold users.",
+        version="1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+
+    def ready() -> Ready:
+        return warehouse_ready(SERVICE, app.state.reader)
+
+    app.include_router(health_router(ready))
+
+    @app.post("/get_recs", response_model=OfflineRecs, responses=unavailable_response(),
+              tags=["recommendations"], summary="Offline recs (first published style)")
+    async def get_recs(reader: Reader, client: Client, user_id: UserIdQuery,
+                       k: KQuery = 10) -> OfflineRecs:
+        return await recommend(reader, client, user_id, k)
+
+    @app.get("/users/{user_id}/recommendations", response_model=OfflineRecs,
+             responses=unavailable_response(), tags=["recommendations"],
+             summary="Offline recs of a user (popularity if cold)")
+    async def user_recs(reader: Reader, client: Client, user_id: UserIdPath,
+                        k: KQuery = 10) -> OfflineRecs:
+        return await recommend(reader, client, user_id, k)
+
+    return app

@@ -1,0 +1,76 @@
+"""Point queries on the per-user and catalog tables of the warehouse.
+
+Why SQL here and not memory: ``recs_final``, ``events`` and ``catalog`` grow with users and
+tracks (hundreds of millions of rows at full scale), so they stay in DuckDB; the contract asks
+the pipeline to write them ordered by their lookup key so a point query prunes row groups
+(docs/ARCHITECTURE.md). Every function takes this thread's cursor and never scans on purpose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class TrackInfo:
+    track_id: int
+    track_name: str | None
+    artist_name: str | None
+    album_name: str | None
+    genre_name: str | None
+
+
+def personal_recs(cur: duckdb.DuckDBPyConnection, user_id: int, k: int) -> list[tuple[int, float]]:
+    """The user's re-ranked recommendations (``recs_final``) in rank order."""
+    rows = cur.execute(
+        "SELECT track_id::BIGINT, score::DOUBLE FROM recs_final WHERE user_id = ? "
+        "ORDER BY rank LIMIT ?",
+        [user_id, k],
+    ).fetchall()
+    return [(int(t), float(s)) for t, s in rows]
+
+
+def heard_tracks(cur: duckdb.DuckDBPyConnection, user_id: int) -> set[int]:
+    """Canonical tracks the user listened to according to the warehouse ``events``."""
+    rows = cur.execute("SELECT track_id::BIGINT FROM events WHERE user_id = ?", [user_id]).fetchall()
+    return {int(r[0]) for r in rows}
+
+
+def genre_preference(cur: duckdb.DuckDBPyConnection, track_ids: list[int]) -> list[tuple[int, float]]:
+    """Genres of the given canonical tracks with their share of the listens, largest first."""
+    if not track_ids:
+        return []
+    rows = cur.execute(
+        "WITH heard AS (SELECT unnest(?::BIGINT[]) AS track_id) "
+        "SELECT g.genre_id::BIGINT, count(*) AS n FROM heard h "
+        "JOIN item_genres g ON g.track_id = h.track_id GROUP BY 1 ORDER BY n DESC, 1",
+        [track_ids],
+    ).fetchall()
+    total = sum(n for _, n in rows)
+    return [(int(g), n / total) for g, n in rows] if total else []
+
+
+def track_info(cur: duckdb.DuckDBPyConnection, track_ids: list[int]) -> dict[int, TrackInfo]:
+    """Names of the given tracks from ``catalog``."""
+    if not track_ids:
+        return {}
+    rows = cur.execute(
+        "SELECT track_id::BIGINT, track_name, artist_name, album_name, genre_name FROM catalog "
+        "WHERE track_id IN (SELECT unnest(?::BIGINT[]))",
+        [track_ids],
+    ).fetchall()
+    return {int(r[0]): TrackInfo(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows}
+
+
+def catalog_fill(cur: duckdb.DuckDBPyConnection, exclude: set[int], n: int) -> list[int]:
+    """Up to ``n`` catalog tracks not in ``exclude`` (last resort after the popularity list)."""
+    if n <= 0:
+        return []
+    rows = cur.execute(
+        "SELECT c.track_id::BIGINT FROM catalog c "
+        "WHERE c.track_id NOT IN (SELECT unnest(?::BIGINT[])) ORDER BY c.track_id LIMIT ?",
+        [sorted(exclude), n],
+    ).fetchall()
+    return [int(r[0]) for r in rows]
