@@ -1,0 +1,204 @@
+{#-
+  Features for one phase, computed from that phase's events only: 'fit' reads events_fit with
+  the reference date label_start, 'serve' reads events_train with split_date. Each feature mart
+  calls its macro twice (once per phase), so both phases are computed by the same SQL and a
+  model's features are scaled identically when it trains and when it serves.
+  `cutoff` is the split_info column that is "today" for the phase.
+-#}
+
+{% macro track_features_for(phase, events, cutoff) -%}
+select * from (
+    with events as (
+        select * from {{ events }}
+    ),
+
+    cutoff as (
+        select {{ cutoff }} as ref_date from {{ ref('split_info') }}
+    ),
+
+    track_groups as (
+        select track_id, track_group_id from {{ ref('items') }}
+    ),
+
+    per_track as (
+        select
+            events.track_id,
+            cast(sum(events.listen_count) as bigint) as n_listens,
+            count(*) as n_users,
+            sum(events.listen_count * exp(
+                -ln(2) * (cutoff.ref_date - events.last_listen) / {{ var('recency_half_life_days') }}
+            )) as pop_recency,
+            count(*) filter (where events.last_listen > cutoff.ref_date - 7) as n_users_last_7d,
+            count(*) filter (
+                where events.last_listen > cutoff.ref_date - 14
+                and events.last_listen <= cutoff.ref_date - 7
+            ) as n_users_prev_7d,
+            cast(cutoff.ref_date - min(events.first_listen) as integer) as days_since_first
+        from events
+        cross join cutoff
+        group by events.track_id, cutoff.ref_date
+    ),
+
+    grouped as (
+        select per_track.*, track_groups.track_group_id
+        from per_track
+        inner join track_groups on track_groups.track_id = per_track.track_id
+    ),
+
+    final as (
+        select
+            '{{ phase }}' as phase,
+            track_id,
+            n_listens,
+            n_users,
+            pop_recency,
+            n_users_last_7d,
+            n_users_prev_7d,
+            ln((n_users_last_7d + 1.0) / (n_users_prev_7d + 1.0)) as trend,
+            days_since_first,
+            count(*) over (partition by track_group_id) as group_size
+        from grouped
+    )
+
+    select * from final
+)
+{%- endmacro %}
+
+
+{% macro user_features_for(phase, events, listens, cutoff) -%}
+select * from (
+    with events as (
+        select * from {{ events }}
+    ),
+
+    listens as (
+        select user_id, listen_date from {{ listens }}
+    ),
+
+    cutoff as (
+        select {{ cutoff }} as ref_date from {{ ref('split_info') }}
+    ),
+
+    per_user as (
+        select
+            user_id,
+            count(*) as n_tracks,
+            min(first_listen) as first_listen,
+            max(last_listen) as last_listen
+        from events
+        group by user_id
+    ),
+
+    active_days as (
+        select listens.user_id, count(distinct listens.listen_date) as n_active_days
+        from listens
+        cross join cutoff
+        where listens.listen_date <= cutoff.ref_date
+        group by listens.user_id
+    ),
+
+    final as (
+        select
+            '{{ phase }}' as phase,
+            per_user.user_id,
+            per_user.n_tracks,
+            active_days.n_active_days,
+            per_user.first_listen,
+            per_user.last_listen,
+            cast(cutoff.ref_date - per_user.last_listen as integer) as days_since_last
+        from per_user
+        inner join active_days on active_days.user_id = per_user.user_id
+        cross join cutoff
+    )
+
+    select * from final
+)
+{%- endmacro %}
+
+
+{#- Per (user, entity): how many of the user's tracks carry the entity, and their share of the
+    user's tracks (tracks without the entity type count in the denominator). -#}
+{% macro user_affinity_for(phase, events, item_entities, entity_col) -%}
+select * from (
+    with events as (
+        select user_id, track_id from {{ events }}
+    ),
+
+    item_entities as (
+        select track_id, {{ entity_col }} from {{ item_entities }}
+    ),
+
+    user_totals as (
+        select user_id, count(*) as n_user_tracks
+        from events
+        group by user_id
+    ),
+
+    user_entities as (
+        select events.user_id, item_entities.{{ entity_col }}, count(*) as n_tracks
+        from events
+        inner join item_entities on item_entities.track_id = events.track_id
+        group by events.user_id, item_entities.{{ entity_col }}
+    ),
+
+    final as (
+        select
+            '{{ phase }}' as phase,
+            user_entities.user_id,
+            user_entities.{{ entity_col }},
+            user_entities.n_tracks,
+            user_entities.n_tracks / user_totals.n_user_tracks as share
+        from user_entities
+        inner join user_totals on user_totals.user_id = user_entities.user_id
+    )
+
+    select * from final
+)
+{%- endmacro %}
+
+
+{#- Popularity of a genre or artist: distinct users (from the phase's affinity rows), listens,
+    and pop_rank (1 = most users; ties by listens, then id). -#}
+{% macro entity_popularity_for(phase, events, item_entities, affinity, entity_col) -%}
+select * from (
+    with events as (
+        select track_id, listen_count from {{ events }}
+    ),
+
+    item_entities as (
+        select track_id, {{ entity_col }} from {{ item_entities }}
+    ),
+
+    affinity as (
+        select {{ entity_col }} from {{ affinity }} where phase = '{{ phase }}'
+    ),
+
+    users as (
+        select {{ entity_col }}, count(*) as n_users
+        from affinity
+        group by {{ entity_col }}
+    ),
+
+    listens as (
+        select item_entities.{{ entity_col }}, cast(sum(events.listen_count) as bigint) as n_listens
+        from events
+        inner join item_entities on item_entities.track_id = events.track_id
+        group by item_entities.{{ entity_col }}
+    ),
+
+    final as (
+        select
+            '{{ phase }}' as phase,
+            users.{{ entity_col }},
+            users.n_users,
+            listens.n_listens,
+            cast(row_number() over (
+                order by users.n_users desc, listens.n_listens desc, users.{{ entity_col }}
+            ) as integer) as pop_rank
+        from users
+        inner join listens on listens.{{ entity_col }} = users.{{ entity_col }}
+    )
+
+    select * from final
+)
+{%- endmacro %}

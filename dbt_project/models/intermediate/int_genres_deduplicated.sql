@@ -1,0 +1,2 @@
+-- Raw genre id -> canonical id (smallest raw id with the same standardized name).
+{{ deduplicate_by_name('genre') }}

@@ -1,0 +1,17 @@
+-- Compact catalog for serving: names ready to show, one row per canonical track.
+with items as (
+    select * from {{ ref('items') }}
+),
+
+final as (
+    select
+        track_id,
+        track_name,
+        artist_names as artist_name,
+        album_name,
+        genre_names as genre_name,
+        track_group_id
+    from items
+)
+
+select * from final

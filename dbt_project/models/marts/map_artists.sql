@@ -1,0 +1,11 @@
+-- Every raw artist id with its canonical id (the smallest raw id of its duplicate group).
+with deduplicated as (
+    select * from {{ ref('int_artists_deduplicated') }}
+),
+
+final as (
+    select raw_id, canonical_id
+    from deduplicated
+)
+
+select * from final
