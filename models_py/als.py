@@ -1,0 +1,161 @@
+"""Step ``als``: implicit ALS on the train matrix and per-user top candidates → ``recs_als``.
+
+Confidence weighting. The real log holds first listens only (listen_count is 1 almost
+everywhere), so repeat counts alone carry no signal. Each (user, track) pair gets
+
+    w = (1 + ln(listen_count)) · (floor + (1 − floor) · 0.5^(age / half_life))
+    c = 1 + alpha · w
+
+where age = days from the pair's last listen to the phase's reference date (split_date for
+serve, label_start for fit). Recent listens say more about what a user wants next; old ones
+keep ``floor`` of their weight. ``c`` is given to implicit as the confidence itself (its
+``alpha`` is left at 1, so the model's c is exactly the formula above).
+
+Scoring is restricted to tracks heard in the last ``als_score_days`` of the phase (tracks
+that can still be recommended), in user batches with numpy matmul + argpartition.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import scipy.sparse as sp
+
+from models_py.columns import Columns as C
+from models_py.columns import Phases, Tables
+from models_py.data import Interactions, load_interactions
+from models_py.db import artifacts_dir, connect, require_tables, timed, write_table
+from models_py.metrics import PAD
+from models_py.topk import top_k_from_scores
+from music_recs.config import Settings
+from music_recs.logs import setup_logging
+
+log = logging.getLogger("models_py.als")
+
+
+def confidence(listen_count: np.ndarray, age_days: np.ndarray, settings: Settings) -> np.ndarray:
+    """c = 1 + alpha · (1 + ln(count)) · (floor + (1 − floor) · 0.5^(age / half_life))."""
+    floor, half_life = settings.als_recency_floor, settings.als_recency_half_life_days
+    if not 0.0 <= floor <= 1.0:
+        raise ValueError(f"als_recency_floor must be within [0, 1], got {floor}")
+    if half_life <= 0:
+        raise ValueError(f"als_recency_half_life_days must be > 0, got {half_life}")
+    if settings.als_alpha < 0:
+        raise ValueError(f"als_alpha must be >= 0, got {settings.als_alpha}")
+    counts = np.maximum(np.asarray(listen_count, dtype=np.float64), 1.0)
+    recency = floor + (1.0 - floor) * np.power(0.5, np.maximum(age_days, 0.0) / half_life)
+    return (1.0 + settings.als_alpha * (1.0 + np.log(counts)) * recency).astype(np.float32)
+
+
+@dataclass
+class AlsModel:
+    """Factors of one phase with the ids of their rows."""
+
+    user_ids: np.ndarray
+    track_ids: np.ndarray
+    user_factors: np.ndarray
+    item_factors: np.ndarray
+
+    def save(self, path: Path) -> None:
+        np.savez(path, user_ids=self.user_ids, track_ids=self.track_ids,
+                 user_factors=self.user_factors, item_factors=self.item_factors)
+
+    @classmethod
+    def load(cls, path: Path) -> "AlsModel":
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path}: ALS factors not found (run the als step first)")
+        with np.load(path) as z:
+            return cls(z["user_ids"], z["track_ids"], z["user_factors"], z["item_factors"])
+
+
+def train(inter: Interactions, settings: Settings) -> AlsModel:
+    """Fit implicit's CPU ALS on the phase's confidence matrix (seeded)."""
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    if inter.matrix.nnz == 0:
+        raise ValueError(f"no {inter.phase} events to train ALS on")
+    weights = inter.matrix.copy()
+    weights.data = confidence(inter.listen_count, inter.age_days, settings)
+    model = AlternatingLeastSquares(
+        factors=settings.als_factors,
+        regularization=settings.als_regularization,
+        alpha=1.0,
+        iterations=settings.als_iterations,
+        random_state=settings.seed,
+        num_threads=settings.train_threads,
+        calculate_training_loss=False,
+    )
+    started = time.perf_counter()
+
+    def progress(iteration: int, seconds: float, loss: float | None) -> None:
+        log.info("ALS %s: iteration %d/%d (%.1fs)", inter.phase, iteration + 1,
+                 settings.als_iterations, time.perf_counter() - started)
+
+    model.fit(weights, show_progress=False, callback=progress)
+    return AlsModel(inter.user_ids, inter.track_ids,
+                    np.asarray(model.user_factors, dtype=np.float32),
+                    np.asarray(model.item_factors, dtype=np.float32))
+
+
+def scoring_columns(inter: Interactions, days: int) -> np.ndarray:
+    """Columns of tracks heard in the last ``days`` of the phase (all tracks when days = 0)."""
+    if days <= 0:
+        return np.arange(inter.n_tracks)
+    recent = inter.matrix.indices[inter.age_days < days]
+    return np.unique(recent).astype(np.int64)
+
+
+def recommend(model: AlsModel, inter: Interactions, k: int, settings: Settings,
+              rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Top ``k`` unheard tracks per user row: (rows, track ids with PAD, scores)."""
+    if rows is None:
+        rows = np.arange(inter.n_users)
+    cols = scoring_columns(inter, settings.als_score_days)
+    exclude = inter.matrix[rows][:, cols]
+    idx, scores = top_k_from_scores(model.user_factors[rows], model.item_factors[cols], k,
+                                    exclude=exclude, batch_size=settings.als_batch_size,
+                                    what=f"ALS {inter.phase} scoring")
+    tracks = np.where(idx == PAD, PAD, inter.track_ids[cols][np.maximum(idx, 0)])
+    return rows, tracks, scores
+
+
+def long_table(user_ids: np.ndarray, tracks: np.ndarray, scores: np.ndarray) -> pa.Table:
+    """(user_id, track_id, score, rank) rows from per-user arrays, PAD slots dropped."""
+    n, k = tracks.shape
+    keep = tracks != PAD
+    ranks = np.broadcast_to(np.arange(1, k + 1), (n, k))
+    users = np.broadcast_to(np.asarray(user_ids)[:, None], (n, k))
+    return pa.table({
+        C.User: pa.array(users[keep], pa.int32()),
+        C.Item: pa.array(tracks[keep], pa.int64()),
+        C.Score: pa.array(scores[keep].astype(np.float64), pa.float64()),
+        C.Rank: pa.array(ranks[keep], pa.int32()),
+    })
+
+
+def factors_path(db_path: Path, settings: Settings, phase: str) -> Path:
+    name = "als.npz" if phase == Phases.Serve else f"als_{phase}.npz"
+    return artifacts_dir(db_path, settings) / name
+
+
+def run(db_path: Path, settings: Settings) -> None:
+    setup_logging("models_py.als")
+    with timed(log, "als"), connect(db_path) as con:
+        require_tables(con, Tables.EventsTrain, Tables.UserIndex, Tables.TrackIndex,
+                       Tables.SplitInfo, step="als")
+        inter = load_interactions(con, Phases.Serve)
+        log.info("train matrix: %d users x %d tracks, %d pairs", inter.n_users, inter.n_tracks,
+                 inter.matrix.nnz)
+        with timed(log, "ALS training"):
+            model = train(inter, settings)
+        model.save(factors_path(db_path, settings, Phases.Serve))
+        with timed(log, "ALS scoring"):
+            rows, tracks, scores = recommend(model, inter, settings.n_candidates, settings)
+        n = write_table(con, Tables.RecsAls, long_table(inter.user_ids[rows], tracks, scores),
+                        order_by=f"{C.User}, {C.Rank}")
+        log.info("wrote %s: %d rows for %d users", Tables.RecsAls, n, len(rows))

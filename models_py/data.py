@@ -1,0 +1,150 @@
+"""Reading the train-side warehouse tables into arrays the models use.
+
+Two phases share one code path: ``fit`` (events_fit, reference date = label_start: the
+ranker's candidates and features) and ``serve`` (events_train, reference date = split_date).
+Nothing here reads the test window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import numpy as np
+import scipy.sparse as sp
+
+from models_py.columns import Columns as C
+from models_py.columns import Phases, Tables
+from models_py.db import WarehouseError, require_tables
+
+
+@dataclass(frozen=True)
+class SplitInfo:
+    split_date: date
+    label_start: date
+    min_date: date
+    max_date: date
+
+
+def read_split(con: duckdb.DuckDBPyConnection) -> SplitInfo:
+    require_tables(con, Tables.SplitInfo)
+    rows = con.execute(
+        f"SELECT split_date, label_start, min_date, max_date FROM {Tables.SplitInfo}"
+    ).fetchall()
+    if len(rows) != 1:
+        raise WarehouseError(f"{Tables.SplitInfo} must hold exactly one row, found {len(rows)}")
+    return SplitInfo(*rows[0])
+
+
+def phase_events(phase: str) -> str:
+    """The events table a phase learns from."""
+    if phase == Phases.Fit:
+        return Tables.EventsFit
+    if phase == Phases.Serve:
+        return Tables.EventsTrain
+    raise ValueError(f"unknown phase {phase!r} (expected 'fit' or 'serve')")
+
+
+def reference_date(split: SplitInfo, phase: str) -> date:
+    """The 'now' of a phase: the last day whose events it may see."""
+    phase_events(phase)
+    return split.label_start if phase == Phases.Fit else split.split_date
+
+
+@dataclass
+class Interactions:
+    """A phase's user × track matrix with the ids of its rows and columns.
+
+    ``matrix`` holds 1 per (user, track) pair; ``listen_count`` and ``age_days`` (days from
+    the pair's last listen to the phase's reference date) are aligned with ``matrix.data``.
+    """
+
+    phase: str
+    ref_date: date
+    user_ids: np.ndarray
+    track_ids: np.ndarray
+    matrix: sp.csr_matrix
+    listen_count: np.ndarray
+    age_days: np.ndarray
+
+    @property
+    def n_users(self) -> int:
+        return len(self.user_ids)
+
+    @property
+    def n_tracks(self) -> int:
+        return len(self.track_ids)
+
+    def rows_of(self, user_ids: np.ndarray) -> np.ndarray:
+        """Row of each user id, -1 for users without history in this phase."""
+        return _positions(self.user_ids, user_ids)
+
+    def cols_of(self, track_ids: np.ndarray) -> np.ndarray:
+        """Column of each track id, -1 for tracks unseen in this phase."""
+        return _positions(self.track_ids, track_ids)
+
+
+def _positions(ids: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Position of each ``query`` value in ``ids`` (any order, unique), -1 when absent."""
+    query = np.asarray(query)
+    if len(ids) == 0:
+        return np.full(query.shape, -1, dtype=np.int64)
+    order = np.argsort(ids, kind="stable")
+    pos = np.minimum(np.searchsorted(ids, query, sorter=order), len(ids) - 1)
+    found = order[pos]
+    return np.where(ids[found] == query, found, -1).astype(np.int64)
+
+
+def load_interactions(con: duckdb.DuckDBPyConnection, phase: str) -> Interactions:
+    """Load a phase's events as a CSR matrix.
+
+    Serve rows/columns follow the warehouse's ``user_index``/``track_index``; fit numbers
+    the users and tracks of events_fit in id order.
+    """
+    table = phase_events(phase)
+    split = read_split(con)
+    ref = reference_date(split, phase)
+    require_tables(con, table)
+    if phase == Phases.Serve:
+        require_tables(con, Tables.UserIndex, Tables.TrackIndex)
+        user_ids = _index(con, Tables.UserIndex, C.User, C.UserIdx)
+        track_ids = _index(con, Tables.TrackIndex, C.Item, C.ItemIdx)
+    else:
+        user_ids = con.execute(f"SELECT DISTINCT {C.User} FROM {table} ORDER BY 1").fetchnumpy()[C.User]
+        track_ids = con.execute(f"SELECT DISTINCT {C.Item} FROM {table} ORDER BY 1").fetchnumpy()[C.Item]
+    ev = con.execute(
+        f"SELECT {C.User}, {C.Item}, {C.ListenCount}, "
+        f"date_diff('day', {C.LastListen}, ?::DATE) AS age_days FROM {table}",
+        [ref],
+    ).fetchnumpy()
+    user_ids = np.asarray(user_ids, dtype=np.int64)
+    track_ids = np.asarray(track_ids, dtype=np.int64)
+    rows = _positions(user_ids, np.asarray(ev[C.User], dtype=np.int64))
+    cols = _positions(track_ids, np.asarray(ev[C.Item], dtype=np.int64))
+    if (rows < 0).any() or (cols < 0).any():
+        raise WarehouseError(f"{table} has users or tracks missing from the index tables")
+    age = np.asarray(ev["age_days"], dtype=np.float64)
+    if len(age) and age.min() < 0:
+        raise WarehouseError(f"{table} holds events after the phase's reference date {ref}")
+    counts = np.asarray(ev[C.ListenCount], dtype=np.float64)
+    order = np.lexsort((cols, rows))
+    rows, cols, counts, age = rows[order], cols[order], counts[order], age[order]
+    indptr = np.zeros(len(user_ids) + 1, dtype=np.int64)
+    np.add.at(indptr, rows + 1, 1)
+    matrix = sp.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), cols.astype(np.int32), np.cumsum(indptr)),
+        shape=(len(user_ids), len(track_ids)),
+    )
+    if matrix.nnz != len(rows) or (len(rows) and np.any(np.diff(rows * len(track_ids) + cols) == 0)):
+        raise WarehouseError(f"{table} holds duplicated (user_id, track_id) pairs")
+    return Interactions(phase, ref, user_ids, track_ids, matrix, counts, age)
+
+
+def _index(con: duckdb.DuckDBPyConnection, table: str, id_col: str, idx_col: str) -> np.ndarray:
+    """Ids ordered by their index (``ids[idx] = id``), checking the index is 0..n-1."""
+    got = con.execute(f"SELECT {id_col}, {idx_col} FROM {table} ORDER BY {idx_col}").fetchnumpy()
+    ids, idx = np.asarray(got[id_col], dtype=np.int64), np.asarray(got[idx_col], dtype=np.int64)
+    if not np.array_equal(idx, np.arange(len(idx))) or len(np.unique(ids)) != len(ids):
+        raise WarehouseError(f"{table}: {idx_col} must be 0..n-1 with one {id_col} each")
+    return ids

@@ -1,0 +1,75 @@
+"""Opening a build file, checking its tables, writing result tables, timing steps."""
+
+from __future__ import annotations
+
+import logging
+import resource
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pyarrow as pa
+
+from music_recs.config import Settings
+
+
+class WarehouseError(RuntimeError):
+    """The build file is missing or lacks a table a step needs."""
+
+
+def connect(db_path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open an existing build file (never creates one: a typo must not yield an empty warehouse)."""
+    db_path = Path(db_path)
+    if not db_path.is_file():
+        raise WarehouseError(f"{db_path}: warehouse file not found (run dbt build first)")
+    return duckdb.connect(str(db_path), read_only=read_only)
+
+
+def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def require_tables(con: duckdb.DuckDBPyConnection, *names: str, step: str = "") -> None:
+    """Fail with the list of missing tables, naming the step that needs them."""
+    missing = sorted(set(names) - existing_tables(con))
+    if missing:
+        who = f"step {step!r}" if step else "this step"
+        raise WarehouseError(f"{who} needs warehouse tables that are missing: {', '.join(missing)}")
+
+
+def write_table(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table, order_by: str = "") -> int:
+    """Replace table ``name`` with ``table`` (typed arrow columns); return its row count."""
+    con.register("_models_py_out", table)
+    try:
+        order = f" ORDER BY {order_by}" if order_by else ""
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _models_py_out{order}")
+    finally:
+        con.unregister("_models_py_out")
+    return table.num_rows
+
+
+def artifacts_dir(db_path: Path, settings: Settings) -> Path:
+    """``settings.artifacts_dir / <build file stem>/``, created on demand."""
+    path = Path(settings.artifacts_dir) / Path(db_path).stem
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def timed(log: logging.Logger, what: str) -> Iterator[None]:
+    """Log duration and the process's peak memory after ``what``."""
+    started = time.perf_counter()
+    yield
+    seconds = time.perf_counter() - started
+    log.info("%s done in %.1fs (peak RSS %.0f MB)", what, seconds, peak_rss_mb(),
+             extra={"data": {"what": what, "seconds": round(seconds, 3), "peak_rss_mb": round(peak_rss_mb())}})

@@ -1,0 +1,118 @@
+"""Ranker features for candidate pairs, from the warehouse's per-phase feature tables.
+
+The same SQL runs for ``fit`` and ``serve``. Counts whose size depends on how long a phase
+is (n_users, pop_recency, user n_tracks) are turned into shares of the phase's total or
+percentile ranks within the phase, so a model learned on fit features reads serve features
+on the same scale.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from models_py.columns import Columns as C
+from models_py.columns import Tables
+
+#: Model inputs, in the order the CatBoost model sees them.
+FEATURES: tuple[str, ...] = (
+    "als_score", "als_rank", "als_score_gap", "pop_rank", "from_als", "from_pop",
+    "track_user_share", "track_pop_pct", "track_recency_share", "track_last7_share",
+    "track_prev7_share", "track_trend", "track_age_days", "track_group_size", "track_is_original",
+    "genre_user_share", "genre_best_rank", "artist_user_share", "artist_best_rank",
+    "user_tracks_pct", "user_days_pct", "user_days_since_last", "user_tracks_per_day",
+    "user_genre_share_sum", "user_genre_share_max", "user_artist_share_sum", "user_artist_share_max",
+)
+
+REQUIRED_TABLES = (
+    Tables.TrackFeatures, Tables.GenreFeatures, Tables.ArtistFeatures, Tables.UserFeatures,
+    Tables.UserGenreAffinity, Tables.UserArtistAffinity, Tables.ItemGenres, Tables.ItemArtists,
+    Tables.Items,
+)
+
+
+def prepare_phase(con: duckdb.DuckDBPyConnection, phase: str) -> None:
+    """Per-track and per-user features of a phase into temp tables (once per phase)."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _track_feats_{phase} AS
+        WITH pu AS (SELECT COUNT(*)::DOUBLE AS n FROM {Tables.UserFeatures} WHERE phase = $phase),
+        tg AS (SELECT g.{C.Item}, MAX(gf.n_users / pu.n) AS genre_user_share,
+                      MIN(gf.pop_rank)::DOUBLE AS genre_best_rank
+               FROM {Tables.ItemGenres} g
+               JOIN {Tables.GenreFeatures} gf ON gf.{C.Genre} = g.{C.Genre} AND gf.phase = $phase, pu
+               GROUP BY g.{C.Item}),
+        ta AS (SELECT a.{C.Item}, MAX(af.n_users / pu.n) AS artist_user_share,
+                      MIN(af.pop_rank)::DOUBLE AS artist_best_rank
+               FROM {Tables.ItemArtists} a
+               JOIN {Tables.ArtistFeatures} af ON af.{C.Artist} = a.{C.Artist} AND af.phase = $phase, pu
+               GROUP BY a.{C.Item})
+        SELECT t.{C.Item},
+               t.n_users / pu.n AS track_user_share,
+               percent_rank() OVER (ORDER BY t.n_users) AS track_pop_pct,
+               t.pop_recency / NULLIF(SUM(t.pop_recency) OVER (), 0) AS track_recency_share,
+               t.n_users_last_7d / NULLIF(SUM(t.n_users_last_7d) OVER (), 0) AS track_last7_share,
+               t.n_users_prev_7d / NULLIF(SUM(t.n_users_prev_7d) OVER (), 0) AS track_prev7_share,
+               t.trend::DOUBLE AS track_trend,
+               t.days_since_first::DOUBLE AS track_age_days,
+               t.group_size::DOUBLE AS track_group_size,
+               (i.version_type = 'original')::DOUBLE AS track_is_original,
+               tg.genre_user_share, tg.genre_best_rank, ta.artist_user_share, ta.artist_best_rank
+        FROM {Tables.TrackFeatures} t CROSS JOIN pu
+        LEFT JOIN {Tables.Items} i ON i.{C.Item} = t.{C.Item}
+        LEFT JOIN tg ON tg.{C.Item} = t.{C.Item}
+        LEFT JOIN ta ON ta.{C.Item} = t.{C.Item}
+        WHERE t.phase = $phase""", {"phase": phase})
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _user_feats_{phase} AS
+        SELECT {C.User},
+               percent_rank() OVER (ORDER BY n_tracks) AS user_tracks_pct,
+               percent_rank() OVER (ORDER BY n_active_days) AS user_days_pct,
+               days_since_last::DOUBLE AS user_days_since_last,
+               n_tracks / GREATEST(n_active_days, 1)::DOUBLE AS user_tracks_per_day
+        FROM {Tables.UserFeatures} WHERE phase = $phase""", {"phase": phase})
+
+
+def candidate_features(con: duckdb.DuckDBPyConnection, phase: str, cand: pa.Table) -> pd.DataFrame:
+    """user_id, track_id and ``FEATURES`` for every candidate pair (sorted by user, track).
+
+    Call ``prepare_phase`` first. Missing affinities are 0; other missing values stay NaN.
+    """
+    con.register("_cand", cand)
+    try:
+        df = con.execute(f"""
+            WITH ug AS (
+                SELECT c.{C.User}, c.{C.Item}, SUM(a.share) AS s, MAX(a.share) AS m
+                FROM _cand c JOIN {Tables.ItemGenres} g ON g.{C.Item} = c.{C.Item}
+                JOIN {Tables.UserGenreAffinity} a
+                  ON a.phase = $phase AND a.{C.User} = c.{C.User} AND a.{C.Genre} = g.{C.Genre}
+                GROUP BY ALL),
+            ua AS (
+                SELECT c.{C.User}, c.{C.Item}, SUM(a.share) AS s, MAX(a.share) AS m
+                FROM _cand c JOIN {Tables.ItemArtists} r ON r.{C.Item} = c.{C.Item}
+                JOIN {Tables.UserArtistAffinity} a
+                  ON a.phase = $phase AND a.{C.User} = c.{C.User} AND a.{C.Artist} = r.{C.Artist}
+                GROUP BY ALL)
+            SELECT c.{C.User}, c.{C.Item},
+                   c.als_score, c.als_rank::DOUBLE AS als_rank,
+                   c.als_score - MAX(c.als_score) OVER (PARTITION BY c.{C.User}) AS als_score_gap,
+                   CASE WHEN isinf(c.pop_rank) THEN NULL ELSE c.pop_rank END AS pop_rank,
+                   c.from_als::DOUBLE AS from_als, c.from_pop::DOUBLE AS from_pop,
+                   t.* EXCLUDE ({C.Item}), u.* EXCLUDE ({C.User}),
+                   COALESCE(ug.s, 0) AS user_genre_share_sum, COALESCE(ug.m, 0) AS user_genre_share_max,
+                   COALESCE(ua.s, 0) AS user_artist_share_sum, COALESCE(ua.m, 0) AS user_artist_share_max
+            FROM _cand c
+            LEFT JOIN _track_feats_{phase} t ON t.{C.Item} = c.{C.Item}
+            LEFT JOIN _user_feats_{phase} u ON u.{C.User} = c.{C.User}
+            LEFT JOIN ug ON ug.{C.User} = c.{C.User} AND ug.{C.Item} = c.{C.Item}
+            LEFT JOIN ua ON ua.{C.User} = c.{C.User} AND ua.{C.Item} = c.{C.Item}
+            ORDER BY c.{C.User}, c.{C.Item}""", {"phase": phase}).fetch_arrow_table().to_pandas()
+    finally:
+        con.unregister("_cand")
+    missing = [f for f in FEATURES if f not in df.columns]
+    if missing:
+        raise RuntimeError(f"feature query lacks columns: {missing}")
+    out = df[[C.User, C.Item]].copy()
+    out[list(FEATURES)] = df[list(FEATURES)].astype(np.float32)
+    return out

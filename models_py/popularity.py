@@ -1,0 +1,134 @@
+"""Step ``popularity``: global and per-genre top tracks from the train window only.
+
+Score of a track = Σ over its listeners of 0.5^(age / half_life), age = days from the user's
+last listen of the track to the phase's reference date (half_life 0 = no decay: distinct
+users). The half-life is picked on validation: scores from ``events_fit`` (reference
+label_start) ranked against ``events_labels`` by NDCG@5 with heard tracks excluded; the
+winner is then applied to ``events_train``. Cold-start lists per genre use the same score.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from models_py import metrics as M
+from models_py.columns import Columns as C
+from models_py.columns import Phases, Tables
+from models_py.data import Interactions, load_interactions, phase_events, read_split, reference_date
+from models_py.db import artifacts_dir, connect, require_tables, timed, write_table
+from models_py.topk import top_k_from_ranking
+from music_recs.config import Settings
+from music_recs.logs import setup_logging
+
+#: Candidate half-lives in days (0 = plain distinct-user counts).
+HALF_LIFE_GRID: tuple[float, ...] = (0.0, 3.0, 7.0, 14.0, 30.0, 90.0)
+VALIDATION_K = 5
+ARTIFACT = "popularity.json"
+
+
+def popularity_scores(
+    con: duckdb.DuckDBPyConnection, phase: str, half_life: float, limit: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Track ids and scores of a phase, best first (ties broken by track id)."""
+    if half_life < 0:
+        raise ValueError(f"half_life must be >= 0, got {half_life}")
+    table = phase_events(phase)
+    ref = reference_date(read_split(con), phase)
+    weight = "1.0" if half_life == 0 else f"pow(0.5, date_diff('day', {C.LastListen}, $ref) / {float(half_life)})"
+    top = f"LIMIT {int(limit)}" if limit else ""
+    got = con.execute(
+        f"SELECT {C.Item}, SUM({weight})::DOUBLE AS {C.Score} FROM {table} "
+        f"WHERE {C.LastListen} <= $ref GROUP BY {C.Item} ORDER BY {C.Score} DESC, {C.Item} {top}",
+        {"ref": ref},
+    ).fetchnumpy()
+    return np.asarray(got[C.Item], dtype=np.int64), np.asarray(got[C.Score], dtype=np.float64)
+
+
+def label_targets(con: duckdb.DuckDBPyConnection, inter: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Users of ``events_labels`` with their label tracks: (user_ids, rel_rows, rel_track_ids)."""
+    got = con.execute(f"SELECT {C.User}, {C.Item} FROM {Tables.EventsLabels} ORDER BY 1, 2").fetchnumpy()
+    users = np.asarray(got[C.User], dtype=np.int64)
+    user_ids, rel_rows = np.unique(users, return_inverse=True)
+    return user_ids, rel_rows, np.asarray(got[C.Item], dtype=np.int64)
+
+
+def validation_ndcg(con: duckdb.DuckDBPyConnection, fit: Interactions, half_life: float, k: int = VALIDATION_K) -> float:
+    """NDCG@k of fit-phase popularity (heard excluded) against the label window."""
+    user_ids, rel_rows, rel_items = label_targets(con, fit)
+    if len(user_ids) == 0:
+        return float("nan")
+    ranked, _ = popularity_scores(con, Phases.Fit, half_life, limit=2000)
+    pos = top_k_from_ranking(fit.cols_of(ranked), fit.matrix, fit.rows_of(user_ids), k)
+    recs = np.where(pos == M.PAD, M.PAD, ranked[np.maximum(pos, 0)])
+    hits = M.hit_matrix(recs, rel_rows, rel_items)
+    n_rel = np.bincount(rel_rows, minlength=len(user_ids))
+    return float(M.ndcg_at_k(hits, n_rel, k).mean())
+
+
+def choose_half_life(con: duckdb.DuckDBPyConnection, settings: Settings, log: logging.Logger) -> tuple[float, dict[str, float]]:
+    """The configured half-life, or the grid's best on validation (ties → the earlier one)."""
+    if settings.popularity_half_life_days is not None:
+        log.info("popularity half-life fixed by settings: %s days", settings.popularity_half_life_days)
+        return float(settings.popularity_half_life_days), {}
+    fit = load_interactions(con, Phases.Fit)
+    scores = {str(h): validation_ndcg(con, fit, h) for h in HALF_LIFE_GRID}
+    for h, v in scores.items():
+        log.info("popularity validation: half-life %s days -> NDCG@%d %.4f", h, VALIDATION_K, v)
+    best = max(HALF_LIFE_GRID, key=lambda h: (np.nan_to_num(scores[str(h)], nan=-1.0), -HALF_LIFE_GRID.index(h)))
+    log.info("popularity half-life chosen on validation: %s days", best)
+    return float(best), scores
+
+
+def genre_lists(con: duckdb.DuckDBPyConnection, phase: str, half_life: float, n: int) -> pa.Table:
+    """Top ``n`` tracks per genre (canonical genres of ``item_genres``), same score as global."""
+    track_ids, scores = popularity_scores(con, phase, half_life)
+    con.register("_pop_scores", pa.table({C.Item: track_ids, C.Score: scores}))
+    try:
+        return con.execute(
+            f"""SELECT {C.Genre}::BIGINT AS {C.Genre}, rnk::INTEGER AS {C.Rank},
+                       {C.Item}::BIGINT AS {C.Item}, {C.Score}::DOUBLE AS {C.Score}
+                FROM (SELECT g.{C.Genre}, s.{C.Item}, s.{C.Score},
+                             row_number() OVER (PARTITION BY g.{C.Genre}
+                                                ORDER BY s.{C.Score} DESC, s.{C.Item}) AS rnk
+                      FROM _pop_scores s JOIN {Tables.ItemGenres} g USING ({C.Item}))
+                WHERE rnk <= {int(n)} ORDER BY {C.Genre}, rnk"""
+        ).fetch_arrow_table()
+    finally:
+        con.unregister("_pop_scores")
+
+
+def load_half_life(db_path: Path, settings: Settings) -> float:
+    """The half-life the popularity step used for this build (the ranker reuses it)."""
+    path = artifacts_dir(db_path, settings) / ARTIFACT
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: run the popularity step first")
+    return float(json.loads(path.read_text())["half_life_days"])
+
+
+def run(db_path: Path, settings: Settings) -> None:
+    log = setup_logging("models_py.popularity")
+    with timed(log, "popularity"), connect(db_path) as con:
+        require_tables(con, Tables.EventsTrain, Tables.EventsFit, Tables.EventsLabels,
+                       Tables.ItemGenres, Tables.SplitInfo, step="popularity")
+        half_life, grid = choose_half_life(con, settings, log)
+        track_ids, scores = popularity_scores(con, Phases.Serve, half_life, limit=settings.n_popular)
+        table = pa.table({
+            C.Rank: pa.array(np.arange(1, len(track_ids) + 1), pa.int32()),
+            C.Item: pa.array(track_ids, pa.int64()),
+            C.Score: pa.array(scores, pa.float64()),
+        })
+        n_global = write_table(con, Tables.RecsPopular, table, order_by=C.Rank)
+        n_genre = write_table(con, Tables.RecsPopularGenre,
+                              genre_lists(con, Phases.Serve, half_life, settings.n_popular))
+        (artifacts_dir(db_path, settings) / ARTIFACT).write_text(
+            json.dumps({"half_life_days": half_life, "validation_ndcg@5": grid}, indent=2)
+        )
+        log.info("wrote %s (%d rows) and %s (%d rows)", Tables.RecsPopular, n_global,
+                 Tables.RecsPopularGenre, n_genre)

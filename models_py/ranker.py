@@ -1,0 +1,201 @@
+"""Step ``ranker``: CatBoost re-ranking of ALS + popularity candidates → ``recs_final``.
+
+Phase ``fit``: ALS retrained on events_fit, candidates and features of the fit phase, labels
+= events_labels (the last ``label_days`` of train). Fit users are split (seeded) into train
+and validation; a Logloss classifier and a YetiRank ranker are both trained and the one
+with the better validation NDCG@5 (against all of a user's label tracks) is kept.
+Phase ``serve``: the published ALS model (step ``als``), serve features, every user with
+history, top ``n_recs`` by the kept model's score.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from models_py import als
+from models_py import metrics as M
+from models_py.candidates import PhaseModels, candidates
+from models_py.columns import Columns as C
+from models_py.columns import Phases, Tables
+from models_py.data import Interactions, load_interactions
+from models_py.db import artifacts_dir, connect, require_tables, timed, write_table
+from models_py.features import FEATURES, REQUIRED_TABLES, candidate_features, prepare_phase
+from models_py.popularity import load_half_life
+from music_recs.config import Settings
+from music_recs.logs import setup_logging
+
+log = logging.getLogger("models_py.ranker")
+
+LOSSES = ("Logloss", "YetiRank")
+VALIDATION_K = 5
+SERVE_CHUNK_USERS = 20000
+
+
+@dataclass
+class TrainingData:
+    frame: pd.DataFrame  # user_id, track_id, FEATURES, label; sorted by user
+    n_labels: pd.Series  # label tracks per user (all of them, found by candidates or not)
+
+
+def labelled_candidates(con: duckdb.DuckDBPyConnection, pm: PhaseModels, settings: Settings) -> TrainingData:
+    """Fit-phase candidates of label users (sampled), with features and 0/1 labels."""
+    inter = pm.inter
+    labels = con.execute(f"SELECT {C.User}, {C.Item} FROM {Tables.EventsLabels}").fetch_arrow_table().to_pandas()
+    n_labels = labels.groupby(C.User).size()
+    users = np.sort(n_labels.index.to_numpy())
+    rows = inter.rows_of(users)
+    rows = rows[rows >= 0]  # users new in the label window have no fit history to rank from
+    rng = np.random.default_rng(settings.seed)
+    if len(rows) > settings.ranker_max_users:
+        rows = np.sort(rng.choice(rows, size=settings.ranker_max_users, replace=False))
+    log.info("ranker fit phase: %d label users with fit history (of %d label users)", len(rows), len(users))
+    cand = candidates(pm, rows, settings)
+    frame = candidate_features(con, Phases.Fit, cand)
+    labels["label"] = 1.0
+    frame = frame.merge(labels, on=[C.User, C.Item], how="left")
+    frame["label"] = frame["label"].fillna(0.0).astype(np.float32)
+    frame = frame.sort_values([C.User, C.Item], kind="stable").reset_index(drop=True)
+    pos = frame.groupby(C.User)["label"].transform("sum")
+    recall = frame["label"].sum() / n_labels.loc[np.unique(inter.user_ids[rows])].sum()
+    log.info("fit candidates: %d rows, %.1f%% of the sampled users' label tracks found", len(frame), 100 * recall)
+    frame = frame[pos > 0].reset_index(drop=True)
+    return TrainingData(frame, n_labels)
+
+
+def _catboost(loss: str, settings: Settings):
+    from catboost import CatBoostClassifier, CatBoostRanker
+
+    common = dict(iterations=settings.ranker_iterations, depth=settings.ranker_depth,
+                  learning_rate=settings.ranker_learning_rate, random_seed=settings.seed,
+                  thread_count=settings.train_threads, verbose=False, allow_writing_files=False)
+    if loss == "Logloss":
+        return CatBoostClassifier(loss_function="Logloss", **common)
+    if loss == "YetiRank":
+        return CatBoostRanker(loss_function="YetiRank", **common)
+    raise ValueError(f"unknown ranker loss {loss!r}")
+
+
+def _pool(frame: pd.DataFrame):
+    from catboost import Pool
+
+    return Pool(frame[list(FEATURES)], label=frame["label"], group_id=frame[C.User].to_numpy(),
+                feature_names=list(FEATURES))
+
+
+def predict(model, frame: pd.DataFrame) -> np.ndarray:
+    """Raw model scores (higher = better) for both model kinds."""
+    from catboost import CatBoostClassifier, Pool
+
+    pool = Pool(frame[list(FEATURES)], feature_names=list(FEATURES))
+    if isinstance(model, CatBoostClassifier):
+        return np.asarray(model.predict(pool, prediction_type="RawFormulaVal"), dtype=np.float64)
+    return np.asarray(model.predict(pool), dtype=np.float64)  # rankers predict raw values
+
+
+def top_per_user(frame: pd.DataFrame, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(user ids, k track ids per user with PAD, scores) by descending score (ties: track id)."""
+    df = pd.DataFrame({C.User: frame[C.User].to_numpy(), C.Item: frame[C.Item].to_numpy(), C.Score: scores})
+    df = df.sort_values([C.User, C.Score, C.Item], ascending=[True, False, True], kind="stable")
+    df["pos"] = df.groupby(C.User).cumcount()
+    df = df[df["pos"] < k]
+    users, inv = np.unique(df[C.User].to_numpy(), return_inverse=True)
+    tracks = np.full((len(users), k), M.PAD, dtype=np.int64)
+    out_scores = np.full((len(users), k), np.nan)
+    tracks[inv, df["pos"].to_numpy()] = df[C.Item].to_numpy()
+    out_scores[inv, df["pos"].to_numpy()] = df[C.Score].to_numpy()
+    return users, tracks, out_scores
+
+
+def validation_ndcg(frame: pd.DataFrame, scores: np.ndarray, n_labels: pd.Series, k: int = VALIDATION_K) -> float:
+    """Mean NDCG@k of a scored candidate frame; ideal DCG counts all of a user's labels."""
+    users, tracks, _ = top_per_user(frame, scores, k)
+    pos = frame[frame["label"] > 0]
+    rel_rows = np.searchsorted(users, pos[C.User].to_numpy())
+    hits = M.hit_matrix(tracks, rel_rows, pos[C.Item].to_numpy())
+    return float(M.ndcg_at_k(hits, n_labels.loc[users].to_numpy(), k).mean())
+
+
+def fit_ranker(data: TrainingData, settings: Settings) -> tuple[object, str, dict[str, float]]:
+    """Train both losses on a user split; return (best model, its loss, validation NDCG@5 by model)."""
+    frame = data.frame
+    users = np.unique(frame[C.User].to_numpy())
+    if len(users) < 4:
+        raise ValueError(f"only {len(users)} fit users with a label among their candidates: too few to train the ranker")
+    rng = np.random.default_rng(settings.seed)
+    n_valid = max(1, int(round(len(users) * settings.ranker_valid_share)))
+    valid_users = rng.choice(users, size=n_valid, replace=False)
+    is_valid = frame[C.User].isin(valid_users).to_numpy()
+    train, valid = frame[~is_valid], frame[is_valid]
+    log.info("ranker training: %d users / %d rows; validation: %d users / %d rows",
+             len(users) - n_valid, len(train), n_valid, len(valid))
+    results: dict[str, float] = {
+        "ALS order": validation_ndcg(valid, -valid["als_rank"].to_numpy(), data.n_labels),
+    }
+    models = {}
+    for loss in LOSSES:
+        with timed(log, f"CatBoost {loss}"):
+            model = _catboost(loss, settings)
+            model.fit(_pool(train))
+        results[loss] = validation_ndcg(valid, predict(model, valid), data.n_labels)
+        models[loss] = model
+    for name, value in results.items():
+        log.info("ranker validation NDCG@%d: %-9s %.4f", VALIDATION_K, name, value)
+    best = max(LOSSES, key=lambda loss: (results[loss], -LOSSES.index(loss)))
+    log.info("ranker keeps %s", best)
+    return models[best], best, results
+
+
+def serve(con: duckdb.DuckDBPyConnection, pm: PhaseModels, model, settings: Settings) -> pa.Table:
+    """Re-ranked top ``n_recs`` for every user with history, in user chunks."""
+    inter = pm.inter
+    parts = []
+    for lo in range(0, inter.n_users, SERVE_CHUNK_USERS):
+        rows = np.arange(lo, min(lo + SERVE_CHUNK_USERS, inter.n_users))
+        frame = candidate_features(con, Phases.Serve, candidates(pm, rows, settings))
+        users, tracks, scores = top_per_user(frame, predict(model, frame), settings.n_recs)
+        parts.append(als.long_table(users, tracks, scores))
+        log.info("ranker serve: %d/%d users scored", rows[-1] + 1, inter.n_users)
+    return pa.concat_tables(parts)
+
+
+def run(db_path: Path, settings: Settings) -> None:
+    setup_logging("models_py.ranker")
+    out_dir = artifacts_dir(db_path, settings)
+    with timed(log, "ranker"), connect(db_path) as con:
+        require_tables(con, Tables.EventsFit, Tables.EventsLabels, Tables.EventsTrain,
+                       Tables.UserIndex, Tables.TrackIndex, Tables.SplitInfo, *REQUIRED_TABLES,
+                       step="ranker")
+        half_life = load_half_life(db_path, settings)
+        fit_inter = load_interactions(con, Phases.Fit)
+        with timed(log, "ALS on events_fit"):
+            fit_model = als.train(fit_inter, settings)
+        fit_model.save(als.factors_path(db_path, settings, Phases.Fit))
+        prepare_phase(con, Phases.Fit)
+        with timed(log, "fit candidates and features"):
+            data = labelled_candidates(con, PhaseModels.build(con, fit_inter, fit_model, half_life), settings)
+        model, loss, results = fit_ranker(data, settings)
+        model.save_model(str(out_dir / "ranker.cbm"))
+        (out_dir / "ranker.json").write_text(json.dumps(
+            {"loss": loss, "validation_ndcg@5": results, "features": list(FEATURES)}, indent=2))
+
+        importance = model.get_feature_importance(type="PredictionValuesChange")
+        write_table(con, Tables.FeatureImportance, pa.table({
+            C.Feature: pa.array(list(FEATURES), pa.string()),
+            C.Importance: pa.array(np.asarray(importance, dtype=np.float64)),
+        }), order_by=f"{C.Importance} DESC, {C.Feature}")
+
+        serve_inter = load_interactions(con, Phases.Serve)
+        serve_model = als.AlsModel.load(als.factors_path(db_path, settings, Phases.Serve))
+        prepare_phase(con, Phases.Serve)
+        with timed(log, "serve candidates, features and scoring"):
+            table = serve(con, PhaseModels.build(con, serve_inter, serve_model, half_life), model, settings)
+        n = write_table(con, Tables.RecsFinal, table, order_by=f"{C.User}, {C.Rank}")
+        log.info("wrote %s: %d rows", Tables.RecsFinal, n)

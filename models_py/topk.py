@@ -1,0 +1,96 @@
+"""Top-k selection shared by every recommender: heard tracks excluded, ``PAD`` fills short lists."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from models_py.metrics import PAD
+
+log = logging.getLogger("models_py.topk")
+
+
+def top_k_from_scores(
+    user_vecs: np.ndarray,
+    item_vecs: np.ndarray,
+    k: int,
+    exclude: sp.csr_matrix | None = None,
+    batch_size: int = 2048,
+    what: str = "scoring",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Best ``k`` items per user by dot product, in user batches (matmul + argpartition).
+
+    ``exclude`` (users × items, any nonzero = excluded) removes e.g. already heard tracks.
+    Returns item positions (``PAD`` where fewer than k items remain) and their scores (NaN there).
+    """
+    n_users, n_items = user_vecs.shape[0], item_vecs.shape[0]
+    if user_vecs.shape[1] != item_vecs.shape[1]:
+        raise ValueError("user and item vectors must have the same number of factors")
+    if exclude is not None and exclude.shape != (n_users, n_items):
+        raise ValueError(f"exclude must be {(n_users, n_items)}, got {exclude.shape}")
+    if k < 1:
+        raise ValueError("k must be >= 1")
+    kk = min(k, n_items)
+    out_idx = np.full((n_users, k), PAD, dtype=np.int64)
+    out_score = np.full((n_users, k), np.nan, dtype=np.float32)
+    if n_items == 0 or n_users == 0:
+        return out_idx, out_score
+    items_t = np.ascontiguousarray(item_vecs.T, dtype=np.float32)
+    started, next_log = time.perf_counter(), time.perf_counter() + 30
+    for lo in range(0, n_users, batch_size):
+        hi = min(lo + batch_size, n_users)
+        scores = np.asarray(user_vecs[lo:hi], dtype=np.float32) @ items_t
+        if exclude is not None:
+            block = exclude[lo:hi].tocoo()
+            scores[block.row, block.col] = -np.inf
+        part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk] if kk < n_items else np.tile(np.arange(n_items), (hi - lo, 1))
+        part_scores = np.take_along_axis(scores, part, axis=1)
+        order = np.lexsort((part, -part_scores), axis=1)  # score desc, then item position asc
+        idx = np.take_along_axis(part, order, axis=1)
+        sc = np.take_along_axis(part_scores, order, axis=1)
+        bad = ~np.isfinite(sc)
+        out_idx[lo:hi, :kk] = np.where(bad, PAD, idx)
+        out_score[lo:hi, :kk] = np.where(bad, np.nan, sc)
+        if time.perf_counter() > next_log:
+            next_log += 30
+            log.info("%s: %d/%d users (%.0fs)", what, hi, n_users, time.perf_counter() - started)
+    return out_idx, out_score
+
+
+def top_k_from_ranking(
+    ranked_items: np.ndarray,
+    heard: sp.csr_matrix | None,
+    rows: np.ndarray,
+    k: int,
+    batch_size: int = 8192,
+) -> np.ndarray:
+    """The first ``k`` items of one global ranking per user, skipping what the user heard.
+
+    ``ranked_items`` are column positions in ``heard`` (best first, -1 = a column the matrix
+    does not have, never heard); ``rows`` are user rows of ``heard`` (-1 = no history).
+    Returns positions into ``ranked_items`` (``PAD`` when the ranking runs out).
+    """
+    ranked_items = np.asarray(ranked_items, dtype=np.int64)
+    rows = np.asarray(rows, dtype=np.int64)
+    m = len(ranked_items)
+    out = np.full((len(rows), k), PAD, dtype=np.int64)
+    if m == 0:
+        return out
+    known = ranked_items >= 0
+    for lo in range(0, len(rows), batch_size):
+        r = rows[lo:lo + batch_size]
+        mask = np.zeros((len(r), m), dtype=bool)
+        has = r >= 0
+        if heard is not None and has.any() and known.any():
+            sub = heard[r[has]][:, ranked_items[known]]
+            dense = np.zeros((int(has.sum()), m), dtype=bool)
+            dense[:, known] = sub.toarray() != 0
+            mask[has] = dense
+        # stable sort on "heard?" keeps the ranking order among the unheard
+        order = np.argsort(mask, axis=1, kind="stable")[:, :k]
+        taken = np.take_along_axis(mask, order, axis=1)
+        out[lo:lo + len(r), : order.shape[1]] = np.where(taken, PAD, order)
+    return out
