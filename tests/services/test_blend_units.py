@@ -27,7 +27,9 @@ def test_interleave_and_blend() -> None:
 def _keyed(rows: list[tuple[int, int, float]]) -> KeyedLists:
     con = duckdb.connect()
     con.execute("CREATE TABLE t (k BIGINT, v BIGINT, s DOUBLE, r INTEGER)")
-    con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", [(k, v, s, i) for i, (k, v, s) in enumerate(rows)])
+    if rows:
+        con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)",
+                        [(k, v, s, i) for i, (k, v, s) in enumerate(rows)])
     return KeyedLists.from_query(con, "SELECT k, v, s FROM t ORDER BY k, r")
 
 
