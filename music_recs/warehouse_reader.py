@@ -183,7 +183,7 @@ class WarehouseReader:
                     if old.users == 0:
                         old.close()
             log.info(
-                "serving warehouse build",
+                "serving warehouse build %s (%s)", gen.build_id, target.name,
                 extra={"data": {"build_id": gen.build_id, "path": str(target)}},
             )
             return True
@@ -199,7 +199,8 @@ class WarehouseReader:
             cache = {name: warm(con) for name, warm in self.warmers.items()}
             if self.warmers:
                 log.info(
-                    "warmed %s in %.2fs", ", ".join(self.warmers), time.perf_counter() - t0,
+                    "warmed %s of %s in %.2fs", ", ".join(self.warmers), build_id,
+                    time.perf_counter() - t0,
                     extra={"data": {"build_id": build_id}},
                 )
         except BaseException:
