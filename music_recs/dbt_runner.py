@@ -157,8 +157,10 @@ def _failure_message(args: list[str], code: int, results_file: Path,
     problems = failed_nodes(results_file)
     if not problems:
         problems = list(dict.fromkeys(failures_seen))
-    if not problems:
-        problems = [line for line in tail if line.strip()][-8:]
+    if not problems:  # e.g. a parsing error: show the output from its first error line
+        lines = [line for line in tail if line.strip()]
+        first = next((i for i, line in enumerate(lines) if "Error" in line), max(len(lines) - 12, 0))
+        problems = lines[first:first + 25]
     lines = "\n  ".join(problems) if problems else "(no output)"
     return f"dbt {' '.join(args)} failed (exit {code}):\n  {lines}"
 

@@ -76,7 +76,8 @@ array_to_string(list_filter(
         list_concat(
             regexp_extract_all(lower(nfc_normalize({{ expr }})), '[\(\[\{（【]([^\)\]\}）】]*)[\)\]\}）】]', 1),
             [regexp_extract(lower({{ strip_brackets(expr) }}), '\s[-–—]\s([^-–—]*)$', 1),
-             regexp_extract(lower({{ strip_brackets(expr) }}), '\s{{ trailing_marker_regex() }}\s*$', 1)]
+             regexp_extract(regexp_replace(lower({{ strip_brackets(expr) }}), '\s[-–—]\s[^-–—]*$', ''),
+                 '\s{{ trailing_marker_regex() }}\s*$', 1)]
         ),
         part -> trim(regexp_replace(part, '{{ release_marker_regex() }}', ' ', 'g'))
     ),

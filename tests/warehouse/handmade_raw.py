@@ -58,6 +58,15 @@ TRACKS: dict[int, tuple[str, list[int], list[int], list[int]]] = {
     1018: ("POUR QUE TU M’AIMES ENCORE", [], [20], [3]),
 }
 
+# The hand-checked answers: duplicate raw id -> canonical id (every other id is canonical).
+TRACK_DUPLICATES = {1001: 1000, 1005: 1004, 1012: 1011, 1018: 1017}
+ARTIST_DUPLICATES = {11: 10, 20: 19}
+GENRE_DUPLICATES = {2: 1}
+# canonical track -> song group and version type, for the tracks that are versions
+TRACK_VERSIONS = {1002: (1000, "remix"), 1003: (1000, "live"), 1007: (1006, "live"),
+                  1008: (1006, "cover")}
+UNKNOWN_TRACK = 5555
+
 # (user_id, raw track_id, date) in each user's listening order; track_seq is the position.
 _LOG: list[tuple[int, int, date]] = [
     (1, 1000, date(2022, 11, 1)), (1, 1001, date(2022, 11, 2)), (1, 1004, date(2022, 12, 10)),
@@ -66,7 +75,7 @@ _LOG: list[tuple[int, int, date]] = [
     (3, 1006, date(2022, 11, 10)), (3, 1007, date(2022, 11, 11)), (3, 1008, date(2022, 11, 12)),
     (3, 1009, date(2022, 12, 1)), (3, 1010, date(2022, 12, 2)), (3, 1002, date(2022, 12, 31)),
     (4, 1014, date(2022, 12, 28)),
-    (6, 5555, date(2022, 11, 20)), (6, 1015, date(2022, 11, 21)), (6, 1016, date(2022, 11, 22)),
+    (6, UNKNOWN_TRACK, date(2022, 11, 20)), (6, 1015, date(2022, 11, 21)), (6, 1016, date(2022, 11, 22)),
 ]
 HEAVY_USER = 5
 _LOG += [(HEAVY_USER, track, date(2022, 11, 1 + i)) for i, track in enumerate(sorted(TRACKS))]

@@ -1,0 +1,17 @@
+-- No event of any events table refers to a non-canonical (duplicate) or unknown track id.
+with all_events as (
+    select 'events' as source, track_id from {{ ref('events') }}
+    union all select 'events_train', track_id from {{ ref('events_train') }}
+    union all select 'events_test', track_id from {{ ref('events_test') }}
+    union all select 'events_fit', track_id from {{ ref('events_fit') }}
+    union all select 'events_labels', track_id from {{ ref('events_labels') }}
+),
+
+distinct_ids as (
+    select distinct source, track_id from all_events
+)
+
+select distinct_ids.source, distinct_ids.track_id, map_tracks.canonical_id
+from distinct_ids
+left join {{ ref('map_tracks') }} as map_tracks on map_tracks.raw_id = distinct_ids.track_id
+where map_tracks.canonical_id is null or map_tracks.canonical_id <> distinct_ids.track_id

@@ -1,0 +1,58 @@
+"""Warehouse fixtures: real `dbt build` runs (subprocess) into temporary DuckDB files.
+
+Two builds per session: the hand-made raw set (answers checkable by eye, with online events)
+and the generator's `tiny` preset (no online events file: the build must not need it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from music_recs.dbt_runner import run_dbt
+from tests.warehouse.handmade_raw import write_handmade_raw, write_online_events
+
+
+def _run_dirs(root: Path) -> dict[str, str]:
+    """dbt target/log paths inside the test's tmp folder, not the repo's target/."""
+    return {"DBT_TARGET_PATH": str(root / "dbt_target"), "DBT_LOG_PATH": str(root / "dbt_logs")}
+
+
+@pytest.fixture(scope="session")
+def handmade(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The hand-made raw set built with `dbt build` (all models, data and unit tests)."""
+    root = tmp_path_factory.mktemp("wh_handmade")
+    raw = write_handmade_raw(root / "raw")
+    online = write_online_events(root / "online_events.parquet")
+    db = root / "handmade.duckdb"
+    run_dbt(["build"], db, {"raw_uri": str(raw), "online_events_path": str(online)},
+            env=_run_dirs(root))
+    return {"db": db, "raw": raw, "root": root}
+
+
+@pytest.fixture(scope="session")
+def tiny_warehouse(tmp_path_factory: pytest.TempPathFactory, tiny_raw_dir: Path) -> dict[str, Path]:
+    """The generator's tiny preset built with `dbt build` and no online events file."""
+    root = tmp_path_factory.mktemp("wh_tiny")
+    db = root / "tiny.duckdb"
+    absent = root / "never_written" / "online_events.parquet"
+    run_dbt(["build", "--exclude", "test_type:unit"], db,
+            {"raw_uri": str(tiny_raw_dir), "online_events_path": str(absent)},
+            env=_run_dirs(root))
+    return {"db": db, "raw": tiny_raw_dir, "root": root}
+
+
+@pytest.fixture()
+def handmade_con(handmade: dict[str, Path]):
+    con = duckdb.connect(str(handmade["db"]), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture()
+def tiny_con(tiny_warehouse: dict[str, Path]):
+    con = duckdb.connect(str(tiny_warehouse["db"]), read_only=True)
+    yield con
+    con.close()

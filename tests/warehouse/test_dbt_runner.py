@@ -1,0 +1,30 @@
+"""music_recs.dbt_runner: vars from settings, and failures that name what failed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from music_recs.config import Settings
+from music_recs.dbt_runner import dbt_vars_from_settings, run_dbt
+
+
+def test_vars_from_settings_keep_secrets_out_of_vars() -> None:
+    settings = Settings(_env_file=None, raw_uri="s3://bucket/raw/", split_date="2022-12-16",
+                        s3_secret_access_key="very-secret", s3_endpoint="127.0.0.1:9999")
+    dbt_vars = dbt_vars_from_settings(settings)
+    assert dbt_vars["raw_uri"] == "s3://bucket/raw"
+    assert dbt_vars["split_date"] == "2022-12-16"
+    assert dbt_vars["track_seq_quantile"] == settings.track_seq_quantile
+    assert "very-secret" not in repr(dict(dbt_vars))
+    assert dbt_vars.env["MUSIC_RECS_S3_SECRET_ACCESS_KEY"] == "very-secret"
+    assert dbt_vars.env["MUSIC_RECS_S3_ENDPOINT"] == "127.0.0.1:9999"
+
+
+def test_bad_var_fails_naming_the_model(tmp_path: Path, handmade: dict[str, Path]) -> None:
+    """A malformed split_date stops dbt; the error names the model and the var."""
+    with pytest.raises(RuntimeError, match=r"int_split_dates_computed(.|\n)*split_date"):
+        run_dbt(["compile", "--select", "int_split_dates_computed"], tmp_path / "bad.duckdb",
+                {"raw_uri": str(handmade["raw"]), "split_date": "16/12/2022"},
+                env={"DBT_TARGET_PATH": str(tmp_path / "t"), "DBT_LOG_PATH": str(tmp_path / "l")})
