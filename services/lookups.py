@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,38 @@ class TrackMap:
         idx = np.minimum(np.searchsorted(self.raw_ids, arr), self.raw_ids.size - 1)
         found = self.raw_ids[idx] == arr
         return self.canonical_ids[idx[found]].tolist()
+
+
+@dataclass(frozen=True)
+class CatalogIndex:
+    """Track names from ``catalog``: sorted ids plus the rows as Arrow columns (compact)."""
+
+    track_ids: np.ndarray  # sorted, int64
+    rows: pa.Table  # track_name, artist_name, album_name, genre_name aligned with track_ids
+
+    COLUMNS = ("track_name", "artist_name", "album_name", "genre_name")
+
+    @classmethod
+    def load(cls, con: duckdb.DuckDBPyConnection) -> CatalogIndex:
+        table = con.execute(
+            f"SELECT track_id::BIGINT AS track_id, {', '.join(cls.COLUMNS)} FROM catalog "
+            "ORDER BY track_id"
+        ).to_arrow_table()
+        ids = table.column("track_id").to_numpy()
+        return cls(np.asarray(ids, dtype=np.int64), table.select(list(cls.COLUMNS)))
+
+    def __len__(self) -> int:
+        return int(self.track_ids.size)
+
+    def lookup(self, track_ids: list[int]) -> dict[int, dict[str, str | None]]:
+        """Names of the known tracks among ``track_ids`` (unknown ids are left out)."""
+        if not track_ids or self.track_ids.size == 0:
+            return {}
+        arr = np.asarray(track_ids, dtype=np.int64)
+        idx = np.minimum(np.searchsorted(self.track_ids, arr), self.track_ids.size - 1)
+        found = self.track_ids[idx] == arr
+        rows = self.rows.take(pa.array(idx[found])).to_pylist()
+        return dict(zip(arr[found].tolist(), rows))
 
 
 def load_popular(con: duckdb.DuckDBPyConnection) -> list[tuple[int, float]]:

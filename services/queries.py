@@ -1,25 +1,14 @@
-"""Point queries on the per-user and catalog tables of the warehouse.
+"""Point queries on the per-user tables of the warehouse (and two rare-path queries).
 
-Why SQL here and not memory: ``recs_final``, ``events`` and ``catalog`` grow with users and
-tracks (hundreds of millions of rows at full scale), so they stay in DuckDB; the contract asks
+Why SQL here and not memory: ``recs_final`` and ``events`` grow with users (tens to hundreds
+of millions of rows at full scale), so they stay in DuckDB; the contract asks
 the pipeline to write them ordered by their lookup key so a point query prunes row groups
 (docs/ARCHITECTURE.md). Every function takes this thread's cursor and never scans on purpose.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import duckdb
-
-
-@dataclass(frozen=True)
-class TrackInfo:
-    track_id: int
-    track_name: str | None
-    artist_name: str | None
-    album_name: str | None
-    genre_name: str | None
 
 
 def personal_recs(cur: duckdb.DuckDBPyConnection, user_id: int, k: int) -> list[tuple[int, float]]:
@@ -50,18 +39,6 @@ def genre_preference(cur: duckdb.DuckDBPyConnection, track_ids: list[int]) -> li
     ).fetchall()
     total = sum(n for _, n in rows)
     return [(int(g), n / total) for g, n in rows] if total else []
-
-
-def track_info(cur: duckdb.DuckDBPyConnection, track_ids: list[int]) -> dict[int, TrackInfo]:
-    """Names of the given tracks from ``catalog``."""
-    if not track_ids:
-        return {}
-    rows = cur.execute(
-        "SELECT track_id::BIGINT, track_name, artist_name, album_name, genre_name FROM catalog "
-        "WHERE track_id IN (SELECT unnest(?::BIGINT[]))",
-        [track_ids],
-    ).fetchall()
-    return {int(r[0]): TrackInfo(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows}
 
 
 def catalog_fill(cur: duckdb.DuckDBPyConnection, exclude: set[int], n: int) -> list[int]:

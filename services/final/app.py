@@ -34,7 +34,7 @@ from services.api import (
 )
 from services.clients import ServiceClient
 from services.final.blend import blend
-from services.lookups import TrackMap, load_popular
+from services.lookups import CatalogIndex, TrackMap, load_popular
 
 SERVICE = "final"
 REQUIRED = ("catalog", "events", "recs_popular", "map_tracks")
@@ -45,10 +45,10 @@ Source = Literal["offline", "online", "popular", "catalog"]
 class RecItem(BaseModel):
     rank: int = Field(ge=1)
     track_id: int
-    track_name: str | None
-    artist_name: str | None
-    album_name: str | None
-    genre_name: str | None
+    track_name: str | None = None
+    artist_name: str | None = None
+    album_name: str | None = None
+    genre_name: str | None = None
     source: Source = Field(description="List the track came from.")
 
 
@@ -105,17 +105,12 @@ def _assemble(reader: WarehouseReader, user_id: int, k: int, offline: dict[str, 
         if len(chosen) < k:
             taken = heard | {t for t, _ in chosen}
             chosen += [(t, "catalog") for t in queries.catalog_fill(wh.cursor, taken, k - len(chosen))]
-        info = queries.track_info(wh.cursor, [t for t, _ in chosen])
-        items = []
-        for rank, (track_id, source) in enumerate(chosen, start=1):
-            ti = info.get(track_id)
-            items.append(RecItem(
-                rank=rank, track_id=track_id, source=source,  # type: ignore[arg-type]
-                track_name=ti.track_name if ti else None,
-                artist_name=ti.artist_name if ti else None,
-                album_name=ti.album_name if ti else None,
-                genre_name=ti.genre_name if ti else None,
-            ))
+        names = wh.cache["catalog"].lookup([t for t, _ in chosen])
+        items = [
+            RecItem(rank=rank, track_id=track_id, source=source,  # type: ignore[arg-type]
+                    **names.get(track_id, {}))
+            for rank, (track_id, source) in enumerate(chosen, start=1)
+        ]
         return FinalRecs(user_id=user_id, build_id=wh.build_id, offline_source=offline_source,
                          degraded=degraded, items=items)
 
@@ -148,7 +143,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.reader = WarehouseReader(
             settings.warehouse_path,
             settings.warehouse_check_interval_s,
-            warmers={"popular": load_popular, "track_map": TrackMap.load},
+            warmers={"popular": load_popular, "track_map": TrackMap.load,
+                     "catalog": CatalogIndex.load},
             required_tables=REQUIRED,
         ).start()
         app.state.client = ServiceClient(settings)

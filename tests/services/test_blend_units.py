@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from services.final.blend import blend, interleave
-from services.lookups import KeyedLists, TrackMap
+from services.lookups import CatalogIndex, KeyedLists, TrackMap
 from services.online.app import merge_similar
 from services.popularity import genre_aware_popular
 
@@ -68,3 +68,18 @@ def test_merge_similar_weights_recent_listens() -> None:
     got = merge_similar(similar, [2, 1], exclude={1, 2}, k=10)
     assert [t for t, _ in got] == [6, 5]
     assert got[0][1] == pytest.approx(0.86) and got[1][1] == pytest.approx(0.45)
+
+
+def test_catalog_index() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE catalog AS SELECT * FROM (VALUES (30, 'c', 'A', 'x', NULL), "
+                "(10, 'a', 'B', 'y', 'pop'), (20, 'b', NULL, 'z', 'rock')) "
+                "v(track_id, track_name, artist_name, album_name, genre_name)")
+    cat = CatalogIndex.load(con)
+    assert len(cat) == 3
+    got = cat.lookup([20, 5, 30, 99])
+    assert got == {
+        20: {"track_name": "b", "artist_name": None, "album_name": "z", "genre_name": "rock"},
+        30: {"track_name": "c", "artist_name": "A", "album_name": "x", "genre_name": None},
+    }
+    assert cat.lookup([]) == {}
