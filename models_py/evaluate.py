@@ -24,9 +24,9 @@ from models_py import metrics as M
 from models_py.columns import Columns as C
 from models_py.columns import Phases, Tables
 from models_py.data import Interactions, load_interactions
-from models_py.db import connect, require_tables, timed, write_table
-from models_py.popularity import load_half_life, popularity_scores
-from models_py.topk import top_k_from_ranking
+from models_py.db import connect, existing_tables, require_tables, timed, write_table
+from models_py import popularity
+from models_py.popularity import load_half_life
 from music_recs.config import Settings
 from music_recs.logs import setup_logging
 
@@ -89,13 +89,6 @@ def load_eval_data(con: duckdb.DuckDBPyConnection) -> EvalData:
         genres=M.item_feature_matrix(catalog, g[C.Item], g[C.Genre]),
         artists=M.item_feature_matrix(catalog, a[C.Item], a[C.Artist]),
     )
-
-
-def popularity_lists(con: duckdb.DuckDBPyConnection, data: EvalData, half_life: float, k: int) -> np.ndarray:
-    """Global popularity (train only, same score as recs_popular) minus each user's heard tracks."""
-    ranked, _ = popularity_scores(con, Phases.Serve, half_life)
-    pos = top_k_from_ranking(data.train.cols_of(ranked), data.train.matrix, data.train.rows_of(data.user_ids), k)
-    return np.where(pos == M.PAD, M.PAD, ranked[np.maximum(pos, 0)])
 
 
 def table_lists(con: duckdb.DuckDBPyConnection, table: str, user_ids: np.ndarray, k: int) -> np.ndarray:
@@ -197,7 +190,7 @@ def run(db_path: Path, settings: Settings) -> None:
         log.info("test users: %d (%d warm, %d cold), %d relevant pairs", len(data.user_ids),
                  int(data.warm.sum()), int((~data.warm).sum()), len(data.rel_items))
         kmax = max(KS)
-        pop = popularity_lists(con, data, load_half_life(db_path, settings), kmax)
+        pop = popularity.recommend(con, data.train, data.user_ids, load_half_life(db_path, settings), kmax)
         lists = {
             "popularity": pop,
             "als": with_fallback(table_lists(con, Tables.RecsAls, data.user_ids, kmax), pop),
@@ -224,7 +217,9 @@ def run(db_path: Path, settings: Settings) -> None:
             log.info("%-10s NDCG@5 %.4f  Recall@5 %.4f  Precision@5 %.4f  Novelty@5 %.2f  Coverage@5 %.4f",
                      model, head.loc[model, "ndcg"], head.loc[model, "recall"], head.loc[model, "precision"],
                      head.loc[model, "novelty"], head.loc[model, "coverage"])
-        importance = con.execute(f"SELECT {C.Feature}, {C.Importance} FROM {Tables.FeatureImportance}").fetch_arrow_table().to_pandas() \
-            if Tables.FeatureImportance in {r[0] for r in con.execute("SHOW TABLES").fetchall()} else None
+        importance = None
+        if Tables.FeatureImportance in existing_tables(con):
+            importance = con.execute(
+                f"SELECT {C.Feature}, {C.Importance} FROM {Tables.FeatureImportance}").df()
         path = write_report(frame, importance, db_path, settings)
         log.info("report written to %s", path)

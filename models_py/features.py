@@ -107,7 +107,7 @@ def candidate_features(con: duckdb.DuckDBPyConnection, phase: str, cand: pa.Tabl
             LEFT JOIN _user_feats_{phase} u ON u.{C.User} = c.{C.User}
             LEFT JOIN ug ON ug.{C.User} = c.{C.User} AND ug.{C.Item} = c.{C.Item}
             LEFT JOIN ua ON ua.{C.User} = c.{C.User} AND ua.{C.Item} = c.{C.Item}
-            ORDER BY c.{C.User}, c.{C.Item}""", {"phase": phase}).fetch_arrow_table().to_pandas()
+            ORDER BY c.{C.User}, c.{C.Item}""", {"phase": phase}).to_arrow_table().to_pandas()
     finally:
         con.unregister("_cand")
     missing = [f for f in FEATURES if f not in df.columns]

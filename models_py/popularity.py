@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -51,7 +50,15 @@ def popularity_scores(
     return np.asarray(got[C.Item], dtype=np.int64), np.asarray(got[C.Score], dtype=np.float64)
 
 
-def label_targets(con: duckdb.DuckDBPyConnection, inter: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def recommend(con: duckdb.DuckDBPyConnection, inter: Interactions, user_ids: np.ndarray,
+              half_life: float, k: int) -> np.ndarray:
+    """Top ``k`` of the phase's popularity per user, minus the user's heard tracks (PAD-filled)."""
+    ranked, _ = popularity_scores(con, inter.phase, half_life)
+    pos = top_k_from_ranking(inter.cols_of(ranked), inter.matrix, inter.rows_of(np.asarray(user_ids)), k)
+    return np.where(pos == M.PAD, M.PAD, ranked[np.maximum(pos, 0)])
+
+
+def label_targets(con: duckdb.DuckDBPyConnection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Users of ``events_labels`` with their label tracks: (user_ids, rel_rows, rel_track_ids)."""
     got = con.execute(f"SELECT {C.User}, {C.Item} FROM {Tables.EventsLabels} ORDER BY 1, 2").fetchnumpy()
     users = np.asarray(got[C.User], dtype=np.int64)
@@ -61,12 +68,10 @@ def label_targets(con: duckdb.DuckDBPyConnection, inter: Interactions) -> tuple[
 
 def validation_ndcg(con: duckdb.DuckDBPyConnection, fit: Interactions, half_life: float, k: int = VALIDATION_K) -> float:
     """NDCG@k of fit-phase popularity (heard excluded) against the label window."""
-    user_ids, rel_rows, rel_items = label_targets(con, fit)
+    user_ids, rel_rows, rel_items = label_targets(con)
     if len(user_ids) == 0:
         return float("nan")
-    ranked, _ = popularity_scores(con, Phases.Fit, half_life, limit=2000)
-    pos = top_k_from_ranking(fit.cols_of(ranked), fit.matrix, fit.rows_of(user_ids), k)
-    recs = np.where(pos == M.PAD, M.PAD, ranked[np.maximum(pos, 0)])
+    recs = recommend(con, fit, user_ids, half_life, k)
     hits = M.hit_matrix(recs, rel_rows, rel_items)
     n_rel = np.bincount(rel_rows, minlength=len(user_ids))
     return float(M.ndcg_at_k(hits, n_rel, k).mean())
@@ -99,7 +104,7 @@ def genre_lists(con: duckdb.DuckDBPyConnection, phase: str, half_life: float, n:
                                                 ORDER BY s.{C.Score} DESC, s.{C.Item}) AS rnk
                       FROM _pop_scores s JOIN {Tables.ItemGenres} g USING ({C.Item}))
                 WHERE rnk <= {int(n)} ORDER BY {C.Genre}, rnk"""
-        ).fetch_arrow_table()
+        ).to_arrow_table()
     finally:
         con.unregister("_pop_scores")
 

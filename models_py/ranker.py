@@ -48,7 +48,7 @@ class TrainingData:
 def labelled_candidates(con: duckdb.DuckDBPyConnection, pm: PhaseModels, settings: Settings) -> TrainingData:
     """Fit-phase candidates of label users (sampled), with features and 0/1 labels."""
     inter = pm.inter
-    labels = con.execute(f"SELECT {C.User}, {C.Item} FROM {Tables.EventsLabels}").fetch_arrow_table().to_pandas()
+    labels = con.execute(f"SELECT {C.User}, {C.Item} FROM {Tables.EventsLabels}").to_arrow_table().to_pandas()
     n_labels = labels.groupby(C.User).size()
     users = np.sort(n_labels.index.to_numpy())
     rows = inter.rows_of(users)
@@ -153,17 +153,39 @@ def fit_ranker(data: TrainingData, settings: Settings) -> tuple[object, str, dic
     return models[best], best, results
 
 
+def rerank(con: duckdb.DuckDBPyConnection, pm: PhaseModels, model, rows: np.ndarray,
+           settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Re-ranked top ``n_recs`` for user ``rows`` of the phase (call ``prepare_phase`` first)."""
+    frame = candidate_features(con, pm.inter.phase, candidates(pm, rows, settings))
+    return top_per_user(frame, predict(model, frame), settings.n_recs)
+
+
 def serve(con: duckdb.DuckDBPyConnection, pm: PhaseModels, model, settings: Settings) -> pa.Table:
     """Re-ranked top ``n_recs`` for every user with history, in user chunks."""
     inter = pm.inter
     parts = []
     for lo in range(0, inter.n_users, SERVE_CHUNK_USERS):
         rows = np.arange(lo, min(lo + SERVE_CHUNK_USERS, inter.n_users))
-        frame = candidate_features(con, Phases.Serve, candidates(pm, rows, settings))
-        users, tracks, scores = top_per_user(frame, predict(model, frame), settings.n_recs)
-        parts.append(als.long_table(users, tracks, scores))
+        parts.append(als.long_table(*rerank(con, pm, model, rows, settings)))
         log.info("ranker serve: %d/%d users scored", rows[-1] + 1, inter.n_users)
     return pa.concat_tables(parts)
+
+
+def model_path(db_path: Path, settings: Settings) -> Path:
+    return artifacts_dir(db_path, settings) / "ranker.cbm"
+
+
+def load_model(db_path: Path, settings: Settings):
+    """The re-ranker saved by this build's ranker step (classifier or ranker, per ranker.json)."""
+    from catboost import CatBoostClassifier, CatBoostRanker
+
+    meta_path = artifacts_dir(db_path, settings) / "ranker.json"
+    if not meta_path.is_file():
+        raise FileNotFoundError(f"{meta_path}: run the ranker step first")
+    loss = json.loads(meta_path.read_text())["loss"]
+    model = CatBoostClassifier() if loss == "Logloss" else CatBoostRanker()
+    model.load_model(str(model_path(db_path, settings)))
+    return model
 
 
 def run(db_path: Path, settings: Settings) -> None:
@@ -182,7 +204,7 @@ def run(db_path: Path, settings: Settings) -> None:
         with timed(log, "fit candidates and features"):
             data = labelled_candidates(con, PhaseModels.build(con, fit_inter, fit_model, half_life), settings)
         model, loss, results = fit_ranker(data, settings)
-        model.save_model(str(out_dir / "ranker.cbm"))
+        model.save_model(str(model_path(db_path, settings)))
         (out_dir / "ranker.json").write_text(json.dumps(
             {"loss": loss, "validation_ndcg@5": results, "features": list(FEATURES)}, indent=2))
 

@@ -165,3 +165,9 @@ def handmade_db(handmade_db_template: Path, tmp_path: Path) -> Path:
     target = tmp_path / "build.duckdb"
     shutil.copy(handmade_db_template, target)
     return target
+
+
+@pytest.fixture()
+def settings_for():
+    """``settings_for(root, **overrides)``: small, fast model settings writing under ``root``."""
+    return model_settings

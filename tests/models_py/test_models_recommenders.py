@@ -1,0 +1,127 @@
+"""One behaviour suite for every recommender (like implicit's shared tests), on the tiny build.
+
+Each recommender answers ``recommend(user_ids, k) -> (n_users, k) track ids``; every one must
+return k unique catalogue tracks per warm user, none of them heard in train.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+import numpy as np
+import pytest
+
+from models_py import als, cold_start, evaluate, popularity, ranker
+from models_py.candidates import PhaseModels
+from models_py.columns import Phases
+from models_py.data import load_interactions
+from models_py.features import prepare_phase
+from models_py.metrics import PAD
+
+K = 10
+N_USERS = 60
+
+Recommender = Callable[[np.ndarray, int], np.ndarray]
+
+
+@pytest.fixture(scope="module")
+def ro(tiny_build):
+    con = duckdb.connect(str(tiny_build.db_path), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def serve(ro):
+    return load_interactions(ro, Phases.Serve)
+
+
+@pytest.fixture(scope="module")
+def sample_users(serve) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return np.sort(rng.choice(serve.user_ids, size=min(N_USERS, serve.n_users), replace=False))
+
+
+def _popularity(tb, con, inter) -> Recommender:
+    half_life = popularity.load_half_life(tb.db_path, tb.settings)
+    return lambda users, k: popularity.recommend(con, inter, users, half_life, k)
+
+
+def _als_live(tb, con, inter) -> Recommender:
+    model = als.AlsModel.load(als.factors_path(tb.db_path, tb.settings, Phases.Serve))
+    return lambda users, k: als.recommend(model, inter, k, tb.settings, rows=inter.rows_of(users))[1]
+
+
+def _table(name: str):
+    def make(tb, con, inter) -> Recommender:
+        return lambda users, k: evaluate.table_lists(con, name, users, k)
+    return make
+
+
+def _reranked_live(tb, con, inter) -> Recommender:
+    model = ranker.load_model(tb.db_path, tb.settings)
+    pm = PhaseModels.build(con, inter, als.AlsModel.load(als.factors_path(tb.db_path, tb.settings, Phases.Serve)),
+                           popularity.load_half_life(tb.db_path, tb.settings))
+    prepare_phase(con, Phases.Serve)
+
+    def rec(users: np.ndarray, k: int) -> np.ndarray:
+        got_users, tracks, _ = ranker.rerank(con, pm, model, inter.rows_of(users), tb.settings)
+        assert np.array_equal(got_users, users)
+        return tracks[:, :k]
+    return rec
+
+
+def _cold_start_by_taste(tb, con, inter) -> Recommender:
+    def rec(users: np.ndarray, k: int) -> np.ndarray:
+        out = np.full((len(users), k), PAD, dtype=np.int64)
+        for i, u in enumerate(users):
+            genres = [r[0] for r in con.execute(
+                "SELECT genre_id FROM user_genre_affinity WHERE phase = 'serve' AND user_id = ? "
+                "ORDER BY share DESC, genre_id LIMIT 3", [int(u)]).fetchall()]
+            row = inter.rows_of(np.array([u]))[0]
+            heard = inter.track_ids[inter.matrix[row].indices]
+            got = cold_start.recommend_cold(con, genres, k, exclude=heard.tolist())
+            out[i, : len(got)] = got
+        return out
+    return rec
+
+
+RECOMMENDERS = {
+    "popularity": _popularity,
+    "als_live": _als_live,
+    "als_table": _table("recs_als"),
+    "reranked_live": _reranked_live,
+    "reranked_table": _table("recs_final"),
+    "cold_start": _cold_start_by_taste,
+}
+
+
+@pytest.fixture(scope="module", params=list(RECOMMENDERS))
+def recs(request, tiny_build, ro, serve, sample_users) -> np.ndarray:
+    recommend = RECOMMENDERS[request.param](tiny_build, ro, serve)
+    return recommend(sample_users, K)
+
+
+def test_k_unique_tracks_per_user(recs):
+    assert recs.shape == (N_USERS, K)
+    assert (recs != PAD).all()
+    assert all(len(set(row)) == K for row in recs.tolist())
+
+
+def test_heard_tracks_are_excluded(recs, serve, sample_users):
+    rows = serve.rows_of(sample_users)
+    for row, lst in zip(rows, recs):
+        heard = set(serve.track_ids[serve.matrix[row].indices].tolist())
+        assert not heard & set(lst.tolist())
+
+
+def test_tracks_are_in_the_catalogue(recs, ro):
+    catalog = {r[0] for r in ro.execute("SELECT track_id FROM items").fetchall()}
+    assert set(recs.ravel().tolist()) <= catalog
+
+
+@pytest.mark.parametrize("live, table", [("als_live", "als_table"), ("reranked_live", "reranked_table")])
+def test_live_scoring_matches_published_table(live, table, tiny_build, ro, serve, sample_users):
+    got = RECOMMENDERS[live](tiny_build, ro, serve)(sample_users, K)
+    assert np.array_equal(got, RECOMMENDERS[table](tiny_build, ro, serve)(sample_users, K))

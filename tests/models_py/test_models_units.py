@@ -1,0 +1,97 @@
+"""Pieces of the model steps on small inputs and on the hand-made warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from models_py import als, cold_start, popularity
+from models_py.columns import Phases
+from models_py.data import load_interactions
+from models_py.db import WarehouseError, connect, require_tables
+from models_py.metrics import PAD
+from models_py.topk import top_k_from_ranking, top_k_from_scores
+
+
+def test_confidence_weighting_prefers_recent_and_repeated_listens(tmp_path: Path, settings_for):
+    s = settings_for(tmp_path, als_alpha=10.0, als_recency_half_life_days=30.0, als_recency_floor=0.2)
+    counts = np.array([1, 1, 1, 3])
+    ages = np.array([0, 30, 10_000, 0])
+    c = als.confidence(counts, ages, s)
+    assert c[0] == pytest.approx(1 + 10.0)  # fresh single listen: 1 + alpha
+    assert c[1] == pytest.approx(1 + 10.0 * (0.2 + 0.8 * 0.5))  # one half-life old
+    assert c[2] == pytest.approx(1 + 10.0 * 0.2, rel=1e-3)  # very old: the floor
+    assert c[3] == pytest.approx(1 + 10.0 * (1 + np.log(3)))  # repeats add log-scaled weight
+    with pytest.raises(ValueError, match="als_recency_floor"):
+        als.confidence(counts, ages, settings_for(tmp_path, als_recency_floor=1.5))
+
+
+def test_top_k_from_scores_excludes_pads_and_orders():
+    users = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    items = np.array([[3.0, 0.0], [2.0, 1.0], [1.0, 3.0]], dtype=np.float32)
+    exclude = sp.csr_matrix(np.array([[1, 0, 0], [0, 0, 1]]))
+    idx, scores = top_k_from_scores(users, items, 3, exclude=exclude, batch_size=1)
+    # user 0 scores 3, 2, 1 with item 0 excluded; user 1 scores 0, 1, 3 with item 2 excluded
+    assert idx.tolist() == [[1, 2, PAD], [1, 0, PAD]]
+    assert scores[0, :2].tolist() == [2.0, 1.0] and np.isnan(scores[0, 2])
+
+
+def test_top_k_from_ranking_skips_heard_and_handles_cold_rows():
+    heard = sp.csr_matrix(np.array([[1, 1, 0, 0], [0, 0, 0, 0]]))
+    ranked = np.array([0, 1, 2, 3, -1])  # -1: a ranked item without a column
+    out = top_k_from_ranking(ranked, heard, np.array([0, 1, -1]), 3)
+    assert out.tolist() == [[2, 3, 4], [0, 1, 2], [0, 1, 2]]
+    assert top_k_from_ranking(ranked, heard, np.array([0]), 6).tolist() == [[2, 3, 4, PAD, PAD, PAD]]
+
+
+def test_cold_start_blend_interleaves_genres_then_global():
+    got = cold_start.blend([1, 2, 3, 4, 5], {10: [7, 8, 1], 20: [9, 7]}, [20, 10, 99], 6, exclude=[2])
+    assert got == [9, 7, 8, 1, 3, 4]
+    assert cold_start.blend([1, 2], {}, [], 5) == [1, 2]
+    with pytest.raises(ValueError):
+        cold_start.blend([1], {}, [], -1)
+
+
+def test_missing_tables_and_files_give_clear_errors(tmp_path: Path, handmade_db: Path, settings_for):
+    with pytest.raises(WarehouseError, match="not found"):
+        connect(tmp_path / "nope.duckdb")
+    with connect(handmade_db) as con:
+        with pytest.raises(WarehouseError, match="step 'ranker'.*recs_final"):
+            require_tables(con, "events_train", "recs_final", step="ranker")
+        with pytest.raises(ValueError, match="unknown phase"):
+            load_interactions(con, "test")
+    with pytest.raises(FileNotFoundError, match="run the popularity step"):
+        popularity.load_half_life(handmade_db, settings_for(tmp_path))
+
+
+def test_interactions_follow_warehouse_index_and_refuse_future_events(handmade_db: Path):
+    with connect(handmade_db) as con:
+        inter = load_interactions(con, Phases.Serve)
+        idx = dict(con.execute("SELECT track_id, track_idx FROM track_index").fetchall())
+        assert all(idx[t] == i for i, t in enumerate(inter.track_ids))  # hand-made index is id-descending
+        n_pairs = con.execute("SELECT COUNT(*) FROM events_train").fetchone()[0]
+        assert inter.matrix.nnz == n_pairs
+        assert inter.age_days.min() >= 0
+        con.execute("INSERT INTO events_fit SELECT * FROM events_test LIMIT 1")
+        with pytest.raises(WarehouseError, match="after the phase's reference date|missing from"):
+            load_interactions(con, Phases.Fit)
+
+
+def test_recommend_cold_reads_warehouse_lists(handmade_db: Path, tmp_path: Path, settings_for):
+    settings = settings_for(tmp_path)
+    popularity.run(handmade_db, settings)
+    con = duckdb.connect(str(handmade_db), read_only=True)
+    genre, first = con.execute("SELECT genre_id, track_id FROM recs_popular_genre WHERE rank = 1 LIMIT 1").fetchone()
+    top_global = [r[0] for r in con.execute("SELECT track_id FROM recs_popular ORDER BY rank").fetchall()]
+    got = cold_start.recommend_cold(con, [genre], 10)
+    assert got[0] == first and len(got) == len(set(got)) == 10
+    genre_tracks = {r[0] for r in con.execute(
+        "SELECT track_id FROM recs_popular_genre WHERE genre_id = ?", [genre]).fetchall()}
+    assert set(got) <= genre_tracks | set(top_global)
+    assert cold_start.recommend_cold(con, [], 5) == top_global[:5]
+    assert top_global[0] not in cold_start.recommend_cold(con, [], 5, exclude=[top_global[0]])
+    con.close()
