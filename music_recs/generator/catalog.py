@@ -10,6 +10,7 @@ tracks are one contiguous slice; raw ids are a random permutation, so id order l
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,31 +72,57 @@ def _unique_ids(rng: np.random.Generator, n: int, spread: int = 5) -> np.ndarray
 def _list_array(lists: list[list[int]]) -> pa.Array:
     offsets = np.zeros(len(lists) + 1, dtype=np.int32)
     offsets[1:] = np.cumsum([len(x) for x in lists])
-    flat = np.fromiter((v for x in lists for v in x), dtype=np.int64, count=int(offsets[-1]))
+    flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=int(offsets[-1]))
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(flat, pa.int64()))
 
 
 class _GenreDrawer:
-    """Genre lists shaped like the real ones: 1 (40%), 2 (57%), 3 (2%), up to 10."""
+    """Genre lists shaped like the real ones: 1 (40%), 2 (57%), 3 (2%), up to 10.
 
-    def __init__(self, rng: np.random.Generator, n_genres: int, n_clusters: int) -> None:
+    Each cluster has a short menu of lists (Zipf-weighted, the cluster's main genre alone
+    first), so the catalog holds few distinct lists and one list dominates, as in the real
+    data (1,627 lists; `[11]` alone covers 9% of tracks). A few menu entries carry a genre id
+    that catalog_names lacks.
+    """
+
+    MENU = 24
+
+    def __init__(self, rng: np.random.Generator, n_genres: int, n_missing: int, n_clusters: int) -> None:
         self.rng = rng
         self.n = n_genres
-        w = 1.0 / (np.arange(n_genres) + 2.0) ** 1.1
+        w = 1.0 / (np.arange(n_genres) + 1.0) ** 1.2
         self.weights = w / w.sum()
-        self.cluster_main = rng.choice(n_genres, size=n_clusters, p=self.weights)
-        self.cluster_side = rng.choice(n_genres, size=(n_clusters, 4), p=self.weights)
+        main = rng.choice(n_genres, size=n_clusters, p=self.weights)
+        side = rng.choice(n_genres, size=(n_clusters, 4), p=self.weights)
+        self.menus: list[list[list[int]]] = []
+        for c in range(n_clusters):
+            menu = [[int(main[c])]]
+            while len(menu) < self.MENU:
+                gl = self._draw(int(main[c]), side[c])
+                if n_missing and rng.random() < MISSING_GENRE_TRACK_SHARE * 0.55:
+                    gl = gl[:-1] + [n_genres + int(rng.integers(0, n_missing))] if len(gl) > 1 else gl + [
+                        n_genres + int(rng.integers(0, n_missing))]
+                if gl not in menu:
+                    menu.append(gl)
+            self.menus.append(menu)
+        mw = 1.0 / (np.arange(self.MENU) + 1.0)
+        mw[0] = 1.2  # the main genre alone is the most common single list
+        self.menu_w = mw / mw.sum()
 
-    def draw(self, cluster: int) -> list[int]:
+    def _draw(self, main: int, side: np.ndarray) -> list[int]:
         r = self.rng
         size = int(r.choice(GENRES_PER_TRACK[0], p=GENRES_PER_TRACK[1]))
-        first = int(self.cluster_main[cluster] if r.random() < 0.75 else r.choice(self.cluster_side[cluster]))
-        out = [first]
+        out = [main if r.random() < 0.75 else int(r.choice(side))]
         while len(out) < size:
-            g = int(r.choice(self.cluster_side[cluster]) if r.random() < 0.7 else r.choice(self.n, p=self.weights))
+            g = int(r.choice(side) if r.random() < 0.7 else r.choice(self.n, p=self.weights))
             if g not in out:
                 out.append(g)
         return out
+
+    def draw_many(self, clusters: np.ndarray) -> list[list[int]]:
+        """One list per entry of ``clusters``, each from its cluster's menu."""
+        picks = self.rng.choice(self.MENU, size=len(clusters), p=self.menu_w)
+        return [list(self.menus[c][k]) for c, k in zip(clusters.tolist(), picks.tolist())]
 
 
 def build_catalog(p: Preset, seed: int) -> Catalog:
@@ -117,11 +144,11 @@ def build_catalog(p: Preset, seed: int) -> Catalog:
     cluster_w /= cluster_w.sum()
     artist_cluster = np.sort(rng.choice(C, size=A, p=cluster_w)).astype(np.int32)
     show_cluster = rng.choice(C, size=n_shows, p=cluster_w).astype(np.int32)
-    artist_pop = rng.lognormal(0.0, 1.1, size=A)
+    artist_pop = rng.lognormal(0.0, 1.3, size=A)
     songs_w = artist_pop**0.6 * rng.lognormal(0.0, 0.8, size=A)
     songs_per_artist = 1 + rng.multinomial(n_songs - A, songs_w / songs_w.sum())
-    genres = _GenreDrawer(rng, p.n_genres, C)
-    artist_genres = [genres.draw(int(c)) for c in artist_cluster]
+    genres = _GenreDrawer(rng, p.n_genres, p.n_missing_genres, C)
+    artist_genres = genres.draw_many(artist_cluster)
 
     # --- artist ids and names ------------------------------------------------------------
     n_alias = rng.binomial(1, ALIAS_SHARE, size=A) * rng.choice([1, 1, 1, 1, 2, 3], size=A)
@@ -146,7 +173,7 @@ def build_catalog(p: Preset, seed: int) -> Catalog:
     song_artist = np.repeat(np.arange(A, dtype=np.int32), songs_per_artist)
     first_of_artist = np.zeros(n_songs, dtype=bool)
     first_of_artist[np.concatenate([[0], np.cumsum(songs_per_artist)[:-1]])] = True
-    n_version_albums = int(0.75 * n_versions["single"] + 0.6 * n_versions["remix"] + 0.3 * n_versions["live"]
+    n_version_albums = int(0.85 * n_versions["single"] + 0.75 * n_versions["remix"] + 0.5 * n_versions["live"]
                            + n_versions["cover"])
     n_comp = max(1, int(0.012 * p.albums_per_track * T))
     n_orig_albums = max(A, int(p.albums_per_track * T) - n_version_albums - n_comp - n_shows)
@@ -158,7 +185,7 @@ def build_catalog(p: Preset, seed: int) -> Catalog:
     album_release = np.where(album_is_new, rng.integers(0, 365, n_albums_songs), -rng.integers(1, 3650, n_albums_songs))
     album_size = np.bincount(song_album, minlength=n_albums_songs)
     song_release = album_release[song_album]
-    song_pop = (artist_pop[song_artist] ** 0.8) * rng.lognormal(0.0, 1.5, size=n_songs)
+    song_pop = (artist_pop[song_artist] ** 0.8) * rng.lognormal(0.0, 2.0, size=n_songs)
 
     # track-level records (songs, then versions, then podcast episodes)
     rec_artist: list[np.ndarray] = [song_artist]
@@ -170,37 +197,31 @@ def build_catalog(p: Preset, seed: int) -> Catalog:
     album_kind: list[tuple[str, int]] = []  # (kind, ref) for albums after the song albums
     next_album = n_albums_songs
 
-    picks_done: set[int] = set()
     for vi, vt in enumerate(VERSION_TYPES[1:], start=1):
         n = n_versions[vt]
         w = song_pop**0.7
         orig = rng.choice(n_songs, size=n, replace=False, p=w / w.sum())
-        picks_done.update(orig.tolist())
         rel0 = song_release[orig]
         if vt == "single":
             rel = rel0 - rng.integers(0, 60, n)
             pop = song_pop[orig] * rng.uniform(0.2, 1.0, n)
-            albums = np.empty(n, dtype=np.int64)
-            for i in range(n):  # 3 in 4 singles get their own album, the rest a remaster album
-                if i % 4 != 3 or not album_kind:
-                    album_kind.append(("single", int(orig[i])))
-                    albums[i] = next_album
-                    next_album += 1
-                else:
-                    albums[i] = albums[i - 1]
         else:
             shift = {"remix": (7, 120), "live": (30, 400), "cover": (30, 700)}[vt]
             rel = rel0 + rng.integers(*shift, size=n)
             pop = song_pop[orig] * rng.lognormal(np.log(0.15), 0.8, n)
-            share = {"remix": 0.6, "live": 0.3, "cover": 1.0}[vt]
-            albums = np.empty(n, dtype=np.int64)
-            for i in range(n):
-                if i == 0 or rng.random() < share:
-                    album_kind.append((vt, int(orig[i])))
-                    albums[i] = next_album
-                    next_album += 1
-                else:
-                    albums[i] = albums[i - 1]
+        # a version gets its own album, or joins the artist's previous album of that kind
+        # (remaster, remix, live albums); albums never mix artists
+        reuse = {"single": 0.25, "remix": 0.4, "live": 0.7, "cover": 0.0}[vt]
+        albums = np.empty(n, dtype=np.int64)
+        last_album: dict[int, int] = {}
+        for i, o in enumerate(orig.tolist()):
+            a = int(song_artist[o])
+            if a in last_album and nm.u() < reuse:
+                albums[i] = last_album[a]
+            else:
+                album_kind.append((vt, o))
+                albums[i] = last_album[a] = next_album
+                next_album += 1
         rec_artist.append(song_artist[orig])
         rec_pop.append(pop)
         rec_release.append(np.minimum(rel, 364))
@@ -238,26 +259,20 @@ def build_catalog(p: Preset, seed: int) -> Catalog:
 
     # --- genre lists, album lists, artist lists, names (in record order) ----------------
     genre_ids = _unique_ids(rng, p.n_genres + p.n_missing_genres, spread=2)
-    missing_w = 1.0 / (np.arange(p.n_missing_genres) + 1.0)
     genre_lists: list[list[int]] = []
     show_genre = 9 if p.n_genres > 9 else 0  # "podcasts" in GENRE_BASE
-    for i in range(T):
-        a = int(t_artist[i])
-        if a >= A:
-            gl = [show_genre]
-        elif rng.random() < 0.85:
-            gl = list(artist_genres[a])
-        else:
-            gl = genres.draw(int(t_cluster[i]))
-        genre_lists.append(gl)
-    genre_lists = [[int(genre_ids[g]) for g in gl] for gl in genre_lists]
-    if p.n_missing_genres:
-        n_miss = max(1, int(MISSING_GENRE_TRACK_SHARE * T))
-        for i in rng.choice(T, size=n_miss, replace=False):
-            g = int(genre_ids[p.n_genres + rng.choice(p.n_missing_genres, p=missing_w / missing_w.sum())])
-            genre_lists[i] = genre_lists[i][:-1] + [g] if len(genre_lists[i]) > 1 else genre_lists[i] + [g]
+    own = rng.random(T) < 0.93  # most tracks carry their artist's list, the rest another of the menu
+    other = genres.draw_many(t_cluster)
+    for i, a in enumerate(t_artist.tolist()):
+        genre_lists.append([show_genre] if a >= A else list(artist_genres[a]) if own[i] else other[i])
     for i in rng.choice(T, size=max(1, int(EMPTY_GENRE_SHARE * T)), replace=False):
         genre_lists[i] = []
+    used = {g for gl in genre_lists for g in gl}
+    for g in range(p.n_genres, p.n_genres + p.n_missing_genres):  # every missing id is referenced
+        if g not in used:
+            i = int(rng.integers(0, T))
+            genre_lists[i] = genre_lists[i] + [g]
+    genre_lists = [[int(genre_ids[g]) for g in gl] for gl in genre_lists]
 
     n_albums = next_album
     album_raw = _unique_ids(rng, n_albums)
@@ -276,6 +291,7 @@ def build_catalog(p: Preset, seed: int) -> Catalog:
         start += k
     show_names = nm.unique(lambda: nm.title() + " " + nm.pick(["подкаст", "podcast", "Show", "радио"]), n_shows)
 
+    cluster_artists = np.searchsorted(artist_cluster, np.arange(C + 1))
     artist_lists: list[list[int]] = []
     track_names: list[str] = []
     feat_of_song: dict[int, list[int]] = {}
@@ -293,10 +309,11 @@ def build_catalog(p: Preset, seed: int) -> Catalog:
         if o not in feat_of_song:
             feats: list[int] = []
             if nm.u() < FEAT_SHARE:
-                same = np.flatnonzero(artist_cluster == artist_cluster[a])
-                for f in rng.choice(same, size=min(len(same), 1 if nm.u() < 0.8 else 2), replace=False):
-                    if int(f) != a:
-                        feats.append(int(f))
+                lo, hi = cluster_artists[artist_cluster[a]], cluster_artists[artist_cluster[a] + 1]
+                for _ in range(1 if nm.u() < 0.8 else 2):
+                    f = nm.randint(int(lo), int(hi))
+                    if f != a and f not in feats:
+                        feats.append(f)
             feat_of_song[o] = feats
         feats = feat_of_song[o]
         alb = int(t_album[i])
@@ -305,7 +322,7 @@ def build_catalog(p: Preset, seed: int) -> Catalog:
         artist_lists.append([album_artist_id[alb]] + [int(artist_raw[id_first[f]]) for f in feats])
         version = None if t_version[i] == 0 else VERSION_TYPES[t_version[i]]
         feat_name = ", ".join(artist_display[f] for f in feats) if feats else None
-        track_names.append(nm.decorate(song_base[o], feat_name, version, nm.title("lat").title()))
+        track_names.append(nm.decorate(song_base[o], feat_name, version))
 
     album_names: list[str] = []
     album_first_track: dict[int, int] = {}

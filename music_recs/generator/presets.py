@@ -55,8 +55,8 @@ PRESETS: dict[str, Preset] = {
         n_genres=120,
         n_missing_genres=20,
         n_clusters=30,
-        listens_median=100.0,
-        listens_sigma=1.25,
+        listens_median=130.0,
+        listens_sigma=1.35,
         listens_max=6_000,
     ),
     "full": Preset(
