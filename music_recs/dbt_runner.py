@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections import deque
@@ -26,6 +27,8 @@ from typing import Any, Mapping
 from music_recs.config import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+RUNS_DIR = REPO_ROOT / "target" / "dbt-runs"  # per-build dbt target/ and logs/ (git-ignored)
+KEEP_RUN_DIRS = 10
 log = logging.getLogger("dbt")
 
 # dbt sub-commands that accept --vars (clean/deps/init/debug do not need them).
@@ -113,7 +116,8 @@ def run_dbt(args: list[str], build_db: Path, vars: dict, env: dict | None = None
     build_db = Path(build_db).resolve()
     build_db.parent.mkdir(parents=True, exist_ok=True)
     ensure_httpfs()
-    run_dir = REPO_ROOT / "target" / "dbt-runs" / build_db.stem
+    run_dir = RUNS_DIR / build_db.stem
+    _prune_run_dirs(keep=KEEP_RUN_DIRS)
     child_env = {
         **os.environ,
         "MUSIC_RECS_BUILD_DB": str(build_db),
@@ -149,6 +153,15 @@ def run_dbt(args: list[str], build_db: Path, vars: dict, env: dict | None = None
     if proc.returncode != 0:
         raise RuntimeError(_failure_message(args, proc.returncode, results_file,
                                             failures_seen, list(tail)))
+
+
+def _prune_run_dirs(keep: int) -> None:
+    """Delete all but the ``keep`` newest per-build dbt folders (manifests add up)."""
+    if not RUNS_DIR.is_dir():
+        return
+    runs = sorted((p for p in RUNS_DIR.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    for old in runs[:-keep] if keep > 0 else runs:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _failure_message(args: list[str], code: int, results_file: Path,

@@ -8,10 +8,12 @@
   Cyrillic "й" into "и" and Japanese "ポ" into "ホ" (different letters, false merges).
 -#}
 
-{#- Accents off Latin letters only; other scripts untouched. -#}
+{#- Accents off Latin letters only; other scripts untouched. Expects NFC input: a string
+    without a precomposed accented Latin letter (ASCII, Cyrillic, kana ...) is returned as is,
+    so the per-character path only runs for mixed-script names with accents. -#}
 {% macro strip_latin_accents(expr) -%}
 (case
-    when not regexp_matches({{ expr }}, '[^\x00-\x7F]') then {{ expr }}
+    when not regexp_matches({{ expr }}, '[\x{00C0}-\x{024F}\x{1E00}-\x{1EFF}]') then {{ expr }}
     when not regexp_matches({{ expr }}, '[^\p{Latin}\p{Common}\p{Inherited}]')
         then strip_accents({{ expr }})
     else array_to_string(

@@ -34,11 +34,16 @@ def handmade(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def tiny_warehouse(tmp_path_factory: pytest.TempPathFactory, tiny_raw_dir: Path) -> dict[str, Path]:
-    """The generator's tiny preset built with `dbt build` and no online events file."""
+    """The generator's tiny preset built with `dbt build` and no online events file.
+
+    Models and the singular (invariant) tests only: the generic column tests run on the same
+    tiny data in the pipeline's session build (tests/conftest.py), and all tests run on the
+    hand-made build above.
+    """
     root = tmp_path_factory.mktemp("wh_tiny")
     db = root / "tiny.duckdb"
     absent = root / "never_written" / "online_events.parquet"
-    run_dbt(["build", "--exclude", "test_type:unit"], db,
+    run_dbt(["build", "--exclude", "test_type:unit", "test_type:generic"], db,
             {"raw_uri": str(tiny_raw_dir), "online_events_path": str(absent)},
             env=_run_dirs(root))
     return {"db": db, "raw": tiny_raw_dir, "root": root}

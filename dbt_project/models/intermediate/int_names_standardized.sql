@@ -4,24 +4,25 @@
 --   std_match_name  the title plus its version decorations (one recording: a re-release
 --                   "- Single Version" or "(feat. X)" matches the original, a "(Remix)" not),
 --   version_type    read from the version decorations, display_name title-cased.
+-- The string work runs once per distinct name (about half the rows of the real catalog).
 with names as (
     select * from {{ ref('stg_yandex__catalog_names') }}
 ),
 
+distinct_names as (
+    select distinct entity_name from names
+),
+
 decorated as (
     select
-        entity_type,
-        entity_id,
         entity_name,
         {{ clean_name('entity_name') }} as cleaned_name,
         {{ version_decorations('entity_name') }} as version_decorations
-    from names
+    from distinct_names
 ),
 
 standardized as (
     select
-        entity_type,
-        entity_id,
         entity_name,
         {{ standardize_text('entity_name') }} as std_name,
         {{ standardize_text('cleaned_name') }} as std_cleaned_name,
@@ -31,10 +32,8 @@ standardized as (
     from decorated
 ),
 
-final as (
+forms as (
     select
-        entity_type,
-        entity_id,
         entity_name,
         std_name,
         coalesce(nullif(std_cleaned_name, ''), std_name) as std_clean_name,
@@ -44,6 +43,20 @@ final as (
         version_type,
         display_name
     from standardized
+),
+
+final as (
+    select
+        names.entity_type,
+        names.entity_id,
+        names.entity_name,
+        forms.std_name,
+        forms.std_clean_name,
+        forms.std_match_name,
+        forms.version_type,
+        forms.display_name
+    from names
+    inner join forms on forms.entity_name = names.entity_name
 )
 
 select * from final

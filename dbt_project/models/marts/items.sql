@@ -25,26 +25,22 @@ genres as (
     select raw_id, canonical_id, display_name from {{ ref('int_genres_deduplicated') }}
 ),
 
-canonical_names as (  -- display names live on the canonical ids
-    select 'artist' as entity_type, raw_id as entity_id, display_name from artists where raw_id = canonical_id
-    union all
-    select 'album', raw_id, display_name from albums where raw_id = canonical_id
-    union all
-    select 'genre', raw_id, display_name from genres where raw_id = canonical_id
-),
-
 member_entities as (  -- entities of every raw member, on canonical entity ids
+    {%- for entity_type, relation in [('artist', 'artists'), ('album', 'albums'), ('genre', 'genres')] %}
     select
         track_map.canonical_id as track_id,
         track_map.raw_id as member_id,
         entities.entity_type,
         entities.entity_pos,
-        coalesce(artists.canonical_id, albums.canonical_id, genres.canonical_id) as entity_id
+        {{ relation }}.canonical_id as entity_id
     from track_map
     inner join entities on entities.track_id = track_map.raw_id
-    left join artists on entities.entity_type = 'artist' and artists.raw_id = entities.entity_id
-    left join albums on entities.entity_type = 'album' and albums.raw_id = entities.entity_id
-    left join genres on entities.entity_type = 'genre' and genres.raw_id = entities.entity_id
+    inner join {{ relation }} on {{ relation }}.raw_id = entities.entity_id
+    where entities.entity_type = '{{ entity_type }}'
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
 ),
 
 track_artists as (  -- credit order of the canonical raw track
@@ -58,8 +54,8 @@ track_artists as (  -- credit order of the canonical raw track
         where entity_type = 'artist' and member_id = track_id
         group by track_id, entity_id
     ) as credited
-    left join canonical_names as names
-        on names.entity_type = 'artist' and names.entity_id = credited.entity_id
+    left join (select raw_id, display_name from artists where raw_id = canonical_id) as names
+        on names.raw_id = credited.entity_id
     group by credited.track_id
 ),
 
@@ -80,8 +76,8 @@ track_genres as (  -- union over the duplicate ids
         from member_entities
         where entity_type = 'genre'
     ) as listed
-    left join canonical_names as names
-        on names.entity_type = 'genre' and names.entity_id = listed.entity_id
+    left join (select raw_id, display_name from genres where raw_id = canonical_id) as names
+        on names.raw_id = listed.entity_id
     group by listed.track_id
 ),
 
@@ -101,8 +97,8 @@ final as (
     left join track_artists on track_artists.track_id = tracks.track_id
     left join track_albums on track_albums.track_id = tracks.track_id
     left join track_genres on track_genres.track_id = tracks.track_id
-    left join canonical_names as album_names
-        on album_names.entity_type = 'album' and album_names.entity_id = track_albums.album_id
+    left join (select raw_id, display_name from albums where raw_id = canonical_id) as album_names
+        on album_names.raw_id = track_albums.album_id
 )
 
 select * from final
