@@ -34,6 +34,7 @@ log = logging.getLogger("dbt")
 # dbt sub-commands that accept --vars (clean/deps/init/debug do not need them).
 _TAKES_VARS = {"build", "run", "test", "compile", "seed", "snapshot", "docs", "list", "ls",
                "parse", "show", "run-operation", "source", "retry"}
+_NODE_START = re.compile(r"\d+ of \d+ START ")  # per-node start lines: debug, not info
 _FAILURE_LINE = re.compile(
     r"(Failure|Error|Database Error|Compilation Error|Runtime Error|Parsing Error)"
     r" in (model|test|unit_test|seed|snapshot|source|operation|macro) (\S+)"
@@ -146,7 +147,7 @@ def run_dbt(args: list[str], build_db: Path, vars: dict, env: dict | None = None
         for line in proc.stdout:
             line = line.rstrip()
             tail.append(line)
-            log.info("%s", line)
+            log.log(logging.DEBUG if _NODE_START.search(line) else logging.INFO, "%s", line)
             match = _FAILURE_LINE.search(line)
             if match:
                 failures_seen.append(f"{match.group(2)} {match.group(3)}")
