@@ -190,7 +190,10 @@ def failed_nodes(results_file: Path) -> list[str]:
         if result.get("status") in {"error", "fail", "runtime error"}:
             unique_id = result.get("unique_id", "?")
             parts = unique_id.split(".")
-            kind, name = (parts[0], parts[-1]) if len(parts) >= 3 else ("node", unique_id)
+            if len(parts) < 3:
+                kind, name = "node", unique_id
+            else:  # data tests end in a hash: test.<project>.<name>.<hash>
+                kind, name = parts[0], parts[2] if parts[0] == "test" else parts[-1]
             message = " ".join(str(result.get("message") or "").split())[:400]
             out.append(f"{kind} {name}: {message}")
     return out

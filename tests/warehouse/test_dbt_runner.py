@@ -28,3 +28,28 @@ def test_bad_var_fails_naming_the_model(tmp_path: Path, handmade: dict[str, Path
         run_dbt(["compile", "--select", "int_split_dates_computed"], tmp_path / "bad.duckdb",
                 {"raw_uri": str(handmade["raw"]), "split_date": "16/12/2022"},
                 env={"DBT_TARGET_PATH": str(tmp_path / "t"), "DBT_LOG_PATH": str(tmp_path / "l")})
+
+
+def test_failed_nodes_are_named_from_run_results(tmp_path: Path) -> None:
+    """The summary names data tests without their hash, and models/unit tests by name."""
+    import json
+
+    from music_recs.dbt_runner import failed_nodes
+
+    results = {"results": [
+        {"unique_id": "model.music_recs.items", "status": "success", "message": "OK"},
+        {"unique_id": "model.music_recs.events", "status": "error",
+         "message": "Binder Error:\n  column x not found"},
+        {"unique_id": "test.music_recs.unique_items_track_id.4acb03194d", "status": "fail",
+         "message": "Got 3 results, configured to fail if != 0"},
+        {"unique_id": "unit_test.music_recs.int_names_standardized.test_names", "status": "fail",
+         "message": "actual differs from expected"},
+    ]}
+    path = tmp_path / "run_results.json"
+    path.write_text(json.dumps(results), encoding="utf-8")
+    assert failed_nodes(path) == [
+        "model events: Binder Error: column x not found",
+        "test unique_items_track_id: Got 3 results, configured to fail if != 0",
+        "unit_test test_names: actual differs from expected",
+    ]
+    assert failed_nodes(tmp_path / "missing.json") == []
