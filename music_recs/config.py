@@ -125,6 +125,11 @@ class Settings(BaseSettings):
     online_recent_listens: int = Field(
         20, description="Recent listens the online service expands into similar tracks."
     )
+    serving_memory_rows: int = Field(
+        20_000_000,
+        description="Per-user serving tables (recs_final, events) up to this many rows are "
+        "loaded into memory by the services (~16 bytes a row); larger ones are queried in DuckDB.",
+    )
 
     @property
     def raw_is_s3(self) -> bool:
