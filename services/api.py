@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from music_recs.warehouse_reader import WarehouseReader, WarehouseUnavailable
@@ -89,6 +89,16 @@ def warehouse_ready(service: str, reader: WarehouseReader) -> Ready:
     facts = reader.check()
     return Ready(ready=facts["ok"], service=service, build_id=facts.get("build_id"),
                  checks={"warehouse": facts})
+
+
+def json_response(model: BaseModel, status_code: int = 200) -> Response:
+    """Serialize a response model once, in Rust (pydantic), skipping FastAPI's re-validation.
+
+    Routes still declare ``response_model`` for the OpenAPI schema; returning a ``Response``
+    saves the re-validation pass (and, for sync routes, a second threadpool hop) per request.
+    """
+    return Response(model.model_dump_json(), status_code=status_code,
+                    media_type="application/json")
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -1,52 +1,128 @@
-"""HTTP calls between services, with timeouts and a clear "down" signal.
+"""HTTP calls between services, with a hard deadline and a clear "down" signal.
 
 Why a tiny wrapper: every caller must degrade rather than fail when a dependency is slow or
 down, so each call returns ``None`` on timeout, connection error, non-2xx or a malformed body,
 and the caller records the dependency in its ``degraded`` list.
+
+Why not httpx here: measured under load, httpx cost ~1.3 ms of CPU per internal call (four
+calls per final request) and, after connect timeouts under overload, its pool kept slots
+that never came back (every later call failed with PoolTimeout until restart). The calls
+between our own services are plain ``GET``s answered with ``Content-Length`` JSON, so a
+small keep-alive HTTP/1.1 client over asyncio streams does the job: one deadline around the
+whole exchange, and a connection goes back to the idle list only after a clean, complete
+response; on any error or cancellation it is closed, so nothing can leak.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
-import httpx
+import orjson
 
 from music_recs.config import Settings
 
 log = logging.getLogger("services.clients")
 
+MAX_IDLE_PER_HOST = 32
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+class HttpError(Exception):
+    """The dependency answered something this client cannot use."""
+
+
+class _StaleConnection(Exception):
+    """A kept-alive connection was closed by the server before it answered."""
+
+
+def _close(conn: Conn) -> None:
+    try:
+        conn[1].close()
+    except Exception:  # noqa: BLE001 - closing a broken socket is best effort
+        pass
+
 
 class ServiceClient:
-    """Async JSON client of the sibling services (one connection pool per process)."""
+    """Async JSON client of the sibling services (per-process keep-alive connections)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.service_timeout_s),
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-        )
+        self.timeout_s = settings.service_timeout_s
+        self._idle: dict[tuple[str, int], list[Conn]] = {}
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        for conns in self._idle.values():
+            for conn in conns:
+                _close(conn)
+        self._idle.clear()
 
     async def get_json(self, service: str, path: str, **params: Any) -> dict[str, Any] | None:
         """GET ``path`` on ``service``; None if it is down, slow, or answers non-2xx."""
-        url = f"{self.settings.url(service)}{path}"  # type: ignore[arg-type]
+        host = self.settings.host
+        port = int(getattr(self.settings, f"{service}_port"))
+        target = f"{path}?{urlencode(params)}" if params else path
         try:
-            resp = await self._http.get(url, params=params)
-        except httpx.HTTPError as exc:
-            log.warning("%s unreachable: %s %s", service, type(exc).__name__, url)
+            async with asyncio.timeout(self.timeout_s):
+                status, body = await self._get(host, port, target)
+        except (TimeoutError, OSError, HttpError, asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError, _StaleConnection) as exc:
+            log.warning("%s unreachable: %s %s", service, type(exc).__name__, target)
             return None
-        if resp.status_code // 100 != 2:
-            log.warning("%s answered %s for %s", service, resp.status_code, url)
+        if status // 100 != 2:
+            log.warning("%s answered %s for %s", service, status, target)
             return None
         try:
-            body = resp.json()
-        except ValueError:
-            log.warning("%s answered non-JSON for %s", service, url)
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            log.warning("%s answered non-JSON for %s", service, target)
             return None
-        return body if isinstance(body, dict) else None
+        return parsed if isinstance(parsed, dict) else None
+
+    async def _get(self, host: str, port: int, target: str) -> tuple[int, bytes]:
+        request = (f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                   "Accept: application/json\r\n\r\n").encode("latin-1")
+        idle = self._idle.setdefault((host, port), [])
+        while idle:  # a reused connection may have been closed by the server meanwhile
+            conn = idle.pop()
+            try:
+                return await self._exchange(conn, request, idle, reused=True)
+            except _StaleConnection:
+                continue
+        conn = await asyncio.open_connection(host, port)
+        return await self._exchange(conn, request, idle, reused=False)
+
+    async def _exchange(self, conn: Conn, request: bytes, idle: list[Conn],
+                        reused: bool) -> tuple[int, bytes]:
+        reader, writer = conn
+        done = False
+        try:
+            try:
+                writer.write(request)
+                await writer.drain()
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                partial = getattr(exc, "partial", b"")
+                if reused and not partial:  # closed while idle: not an answer, retry fresh
+                    raise _StaleConnection() from exc
+                raise
+            status, length, keep_alive = _parse_head(head)
+            if length is None:  # no Content-Length: read to EOF, never reuse
+                body = await reader.read(MAX_BODY_BYTES)
+                keep_alive = False
+            else:
+                body = await reader.readexactly(length)
+            done = True
+        finally:
+            if done and keep_alive and len(idle) < MAX_IDLE_PER_HOST:
+                idle.append(conn)
+            else:
+                _close(conn)
+        return status, body
 
     async def recent_listens(self, user_id: int, k: int) -> list[int] | None:
         """Track ids of the user's recent online listens, newest first (None if events is down)."""
@@ -58,3 +134,27 @@ class ServiceClient:
         except (KeyError, TypeError, ValueError):
             log.warning("events answered an unexpected body for user %s", user_id)
             return None
+
+
+def _parse_head(head: bytes) -> tuple[int, int | None, bool]:
+    """Status code, Content-Length (None if absent) and whether the connection stays open."""
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+        raise HttpError(f"bad status line {lines[0]!r}")
+    status = int(parts[1])
+    length: int | None = None
+    keep_alive = parts[0] == "HTTP/1.1"
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        name = name.strip().lower()
+        value = value.strip()
+        if name == "content-length":
+            if not value.isdigit() or int(value) > MAX_BODY_BYTES:
+                raise HttpError(f"bad content-length {value!r}")
+            length = int(value)
+        elif name == "connection":
+            keep_alive = value.lower() == "keep-alive" or (keep_alive and value.lower() != "close")
+        elif name == "transfer-encoding" and value.lower() != "identity":
+            raise HttpError(f"unsupported transfer-encoding {value!r}")
+    return status, length, keep_alive

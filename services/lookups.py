@@ -1,15 +1,17 @@
 """In-memory, per-build lookup structures loaded once when a build is opened.
 
 Why: a request must be an indexed lookup, never a scan. DuckDB cannot add an index to a
-read-only file, and an unordered table costs a full scan per point query (measured in
-BENCHMARKS.md, "Services (load)"). Small serving tables (similarity lists, popularity lists,
-the raw→canonical track map) are therefore loaded into sorted numpy arrays (CSR layout:
-keys, offsets, values) and looked up with a binary search: microseconds per request, about
-20 bytes per row.
+read-only file, an unordered table costs a full scan per point query, and even a pruned
+point query costs ~1 ms of CPU (measured in BENCHMARKS.md, "Services (load)"). Serving
+tables (similarity and popularity lists, the raw→canonical track map, catalog names, and the
+per-user tables up to ``serving_memory_rows``) are therefore loaded into sorted numpy arrays
+(CSR layout: keys, offsets, values) and looked up with a binary search: microseconds per
+request, about 16-24 bytes per row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -24,18 +26,19 @@ class KeyedLists:
     keys: np.ndarray  # sorted unique keys, int64
     offsets: np.ndarray  # len(keys) + 1, int64
     values: np.ndarray  # int64
-    scores: np.ndarray  # float64
+    scores: np.ndarray | None  # float64, or None when the lists carry no score
 
     @classmethod
-    def from_query(cls, con: duckdb.DuckDBPyConnection, sql: str) -> KeyedLists:
-        """Build from a query returning ``key, value, score`` ordered by key, then rank."""
-        cols = con.execute(sql).fetchnumpy()
+    def from_query(cls, con: duckdb.DuckDBPyConnection, sql: str,
+                   params: list[object] | None = None) -> KeyedLists:
+        """Build from a query returning ``key, value[, score]`` ordered by key, then rank."""
+        cols = con.execute(sql, params or []).fetchnumpy()
         names = list(cols)
-        if len(names) != 3:
-            raise ValueError(f"expected 3 columns (key, value, score), got {names}")
+        if len(names) not in (2, 3):
+            raise ValueError(f"expected columns (key, value[, score]), got {names}")
         key = np.asarray(cols[names[0]], dtype=np.int64)
         value = np.asarray(cols[names[1]], dtype=np.int64)
-        score = np.asarray(cols[names[2]], dtype=np.float64)
+        score = np.asarray(cols[names[2]], dtype=np.float64) if len(names) == 3 else None
         if key.size and np.any(np.diff(key) < 0):
             raise ValueError("rows must be ordered by key")
         keys, starts = np.unique(key, return_index=True)
@@ -46,17 +49,61 @@ class KeyedLists:
         return int(self.keys.size)
 
     def __contains__(self, key: int) -> bool:
-        i = int(np.searchsorted(self.keys, key))
-        return i < self.keys.size and int(self.keys[i]) == key
+        return self._span(key) is not None
 
-    def get(self, key: int, limit: int | None = None) -> list[tuple[int, float]]:
+    def _span(self, key: int) -> tuple[int, int] | None:
         i = int(np.searchsorted(self.keys, key))
         if i >= self.keys.size or int(self.keys[i]) != key:
+            return None
+        return int(self.offsets[i]), int(self.offsets[i + 1])
+
+    def get(self, key: int, limit: int | None = None) -> list[tuple[int, float]]:
+        span = self._span(key)
+        if span is None:
             return []
-        start, end = int(self.offsets[i]), int(self.offsets[i + 1])
+        start, end = span
         if limit is not None:
             end = min(end, start + limit)
-        return list(zip(self.values[start:end].tolist(), self.scores[start:end].tolist()))
+        values = self.values[start:end].tolist()
+        if self.scores is None:
+            return [(v, 0.0) for v in values]
+        return list(zip(values, self.scores[start:end].tolist()))
+
+    def values_of(self, key: int) -> list[int]:
+        """Just the values of ``key``'s list (empty if the key is unknown)."""
+        span = self._span(key)
+        return [] if span is None else self.values[span[0]:span[1]].tolist()
+
+
+def load_if_small(table: str, sql: str, max_rows: int) -> Callable[[duckdb.DuckDBPyConnection], KeyedLists | None]:
+    """Warmer: ``table`` as KeyedLists when it has at most ``max_rows`` rows, else None.
+
+    None tells the query helpers to use DuckDB point queries (the table is then expected to
+    be ordered by its key, see docs/ARCHITECTURE.md), so memory stays bounded at full scale.
+    """
+
+    def warm(con: duckdb.DuckDBPyConnection) -> KeyedLists | None:
+        n = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+        return KeyedLists.from_query(con, sql) if n <= max_rows else None
+
+    return warm
+
+
+def load_recs_final(max_rows: int) -> Callable[[duckdb.DuckDBPyConnection], KeyedLists | None]:
+    """``recs_final`` keyed by user (in rank order), if small enough."""
+    return load_if_small(
+        "recs_final",
+        "SELECT user_id::BIGINT, track_id::BIGINT, score::DOUBLE FROM recs_final "
+        "ORDER BY user_id, rank",
+        max_rows,
+    )
+
+
+def load_heard(max_rows: int) -> Callable[[duckdb.DuckDBPyConnection], KeyedLists | None]:
+    """Warehouse ``events`` as user → heard tracks, if small enough."""
+    return load_if_small(
+        "events", "SELECT user_id::BIGINT, track_id::BIGINT FROM events ORDER BY user_id", max_rows
+    )
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,25 @@
-"""Point queries on the per-user tables of the warehouse (and two rare-path queries).
+"""Per-user lookups on the warehouse (and two rare-path queries).
 
-Why SQL here and not memory: ``recs_final`` and ``events`` grow with users (tens to hundreds
-of millions of rows at full scale), so they stay in DuckDB; the contract asks
-the pipeline to write them ordered by their lookup key so a point query prunes row groups
-(docs/ARCHITECTURE.md). Every function takes this thread's cursor and never scans on purpose.
+``recs_final`` and ``events`` grow with users (tens to hundreds of millions of rows at full
+scale): a service keeps them in memory when they fit ``serving_memory_rows`` (the warmers of
+services/lookups.py put them in the session cache) and otherwise asks DuckDB a point query;
+the contract has the pipeline write them ordered by ``user_id`` so such a query prunes row
+groups instead of scanning (docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
 
 import duckdb
 
+from music_recs.warehouse_reader import Session
 
-def personal_recs(cur: duckdb.DuckDBPyConnection, user_id: int, k: int) -> list[tuple[int, float]]:
+
+def personal_recs(wh: Session, user_id: int, k: int) -> list[tuple[int, float]]:
     """The user's re-ranked recommendations (``recs_final``) in rank order."""
-    rows = cur.execute(
+    in_memory = wh.cache.get("recs_final")
+    if in_memory is not None:
+        return in_memory.get(user_id, limit=k)
+    rows = wh.cursor.execute(
         "SELECT track_id::BIGINT, score::DOUBLE FROM recs_final WHERE user_id = ? "
         "ORDER BY rank LIMIT ?",
         [user_id, k],
@@ -21,9 +27,12 @@ def personal_recs(cur: duckdb.DuckDBPyConnection, user_id: int, k: int) -> list[
     return [(int(t), float(s)) for t, s in rows]
 
 
-def heard_tracks(cur: duckdb.DuckDBPyConnection, user_id: int) -> set[int]:
+def heard_tracks(wh: Session, user_id: int) -> set[int]:
     """Canonical tracks the user listened to according to the warehouse ``events``."""
-    rows = cur.execute("SELECT track_id::BIGINT FROM events WHERE user_id = ?", [user_id]).fetchall()
+    in_memory = wh.cache.get("heard")
+    if in_memory is not None:
+        return set(in_memory.values_of(user_id))
+    rows = wh.cursor.execute("SELECT track_id::BIGINT FROM events WHERE user_id = ?", [user_id]).fetchall()
     return {int(r[0]) for r in rows}
 
 

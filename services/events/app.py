@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from music_recs.config import Settings
@@ -27,6 +28,7 @@ from services.api import (
     UserIdQuery,
     health_router,
     install_error_handlers,
+    json_response,
 )
 from services.events.store import Event, EventStore
 from services.lookups import TrackMap
@@ -77,6 +79,10 @@ class EventsOut(BaseModel):
 
 def _out(e: Event) -> EventOut:
     return EventOut(id=e.id, user_id=e.user_id, track_id=e.track_id, started_at=e.started_at)
+
+
+def _recent(store: EventStore, user_id: int, k: int) -> EventsOut:
+    return EventsOut(user_id=user_id, events=[_out(e) for e in store.recent(user_id, k)])
 
 
 def get_store(request: Request) -> EventStore:
@@ -139,22 +145,22 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/put", response_model=EventOut, responses=not_found, tags=["events"],
               summary="Record a listen (query parameters, first published style)")
     def put(store: Store, reader: Reader, user_id: UserIdQuery, track_id: TrackIdQuery,
-            started_at: Annotated[StartedAt | None, Query()] = None) -> EventOut:
-        return _record(store, reader, user_id, track_id, started_at)
+            started_at: Annotated[StartedAt | None, Query()] = None) -> Response:
+        return json_response(_record(store, reader, user_id, track_id, started_at))
 
     @app.post("/get", response_model=EventsOut, tags=["events"],
               summary="A user's recent listens, newest first (first published style)")
-    def get(store: Store, user_id: UserIdQuery, k: EventsKQuery = 10) -> EventsOut:
-        return EventsOut(user_id=user_id, events=[_out(e) for e in store.recent(user_id, k)])
+    def get(store: Store, user_id: UserIdQuery, k: EventsKQuery = 10) -> Response:
+        return json_response(_recent(store, user_id, k))
 
     @app.post("/users/{user_id}/events", response_model=EventOut, status_code=201,
               responses=not_found, tags=["events"], summary="Record a listen")
-    def post_event(store: Store, reader: Reader, user_id: UserIdPath, body: ListenIn) -> EventOut:
-        return _record(store, reader, user_id, body.track_id, body.started_at)
+    def post_event(store: Store, reader: Reader, user_id: UserIdPath, body: ListenIn) -> Response:
+        return json_response(_record(store, reader, user_id, body.track_id, body.started_at), 201)
 
     @app.get("/users/{user_id}/events", response_model=EventsOut, tags=["events"],
              summary="A user's recent listens, newest first")
-    def list_events(store: Store, user_id: UserIdPath, k: EventsKQuery = 10) -> EventsOut:
-        return EventsOut(user_id=user_id, events=[_out(e) for e in store.recent(user_id, k)])
+    def list_events(store: Store, user_id: UserIdPath, k: EventsKQuery = 10) -> Response:
+        return json_response(_recent(store, user_id, k))
 
     return app

@@ -1,6 +1,7 @@
 """Final recommendations service (8000): blends offline and online lists for a user.
 
-Calls offline, online and events concurrently over HTTP (timeout ``service_timeout_s``),
+Calls offline and online concurrently over HTTP (timeout ``service_timeout_s``; the events
+service only when online is down, since online's answer carries the user's listens),
 interleaves the two lists, drops what the user already heard (warehouse ``events`` plus online
 listens), fills to k from popularity and then the catalog, and names every track from
 ``catalog``. A dependency that is down or slow is listed in ``degraded`` and the answer is
@@ -16,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from music_recs.config import Settings
@@ -31,10 +33,11 @@ from services.api import (
     health_router,
     install_error_handlers,
     unavailable_response,
+    json_response,
 )
 from services.clients import ServiceClient
 from services.final.blend import blend
-from services.lookups import CatalogIndex, TrackMap, load_popular
+from services.lookups import CatalogIndex, TrackMap, load_heard, load_popular
 
 SERVICE = "final"
 REQUIRED = ("catalog", "events", "recs_popular", "map_tracks")
@@ -94,7 +97,7 @@ def _assemble(reader: WarehouseReader, user_id: int, k: int, offline: dict[str, 
     offline_source = offline.get("source") if offline else None
     offline_items, online_items = _labeled(offline, "offline"), _labeled(online, "online")
     with reader.session() as wh:
-        heard = queries.heard_tracks(wh.cursor, user_id)
+        heard = queries.heard_tracks(wh, user_id)
         heard.update(wh.cache["track_map"].canonical_many(listens))
         if offline_source == "personal" or not online_items:
             first, second = offline_items, online_items
@@ -117,11 +120,14 @@ def _assemble(reader: WarehouseReader, user_id: int, k: int, offline: dict[str, 
 
 async def recommend(reader: WarehouseReader, client: ServiceClient, user_id: int,
                     k: int) -> FinalRecs:
-    """Fan out to the three services at once, then blend in a worker thread."""
-    offline, online, listens = await asyncio.gather(
+    """Ask offline and online at once, then blend in a worker thread.
+
+    The online answer carries the user's online listens (``listened``), so the events
+    service is asked directly only when online is down.
+    """
+    offline, online = await asyncio.gather(
         client.get_json("offline", f"/users/{user_id}/recommendations", k=MAX_K),
         client.get_json("online", f"/users/{user_id}/recommendations", k=MAX_K),
-        client.recent_listens(user_id, MAX_EVENTS_K),
     )
     degraded: set[str] = set()
     for name, body in (("offline", offline), ("online", online)):
@@ -129,10 +135,22 @@ async def recommend(reader: WarehouseReader, client: ServiceClient, user_id: int
             degraded.add(name)
         else:
             degraded.update(str(d) for d in body.get("degraded", []))
+    listens: list[int] | None = None
+    if online is not None and "events" not in degraded:
+        listens = _listened(online)
+    if listens is None and "events" not in degraded:
+        listens = await client.recent_listens(user_id, MAX_EVENTS_K)
     if listens is None:
         degraded.add("events")
     return await run_in_threadpool(_assemble, reader, user_id, k, offline, online, listens or [],
                                    sorted(degraded))
+
+
+def _listened(online: dict[str, Any]) -> list[int] | None:
+    try:
+        return [int(t) for t in online["listened"]]
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -144,7 +162,8 @@ def create_app(settings: Settings) -> FastAPI:
             settings.warehouse_path,
             settings.warehouse_check_interval_s,
             warmers={"popular": load_popular, "track_map": TrackMap.load,
-                     "catalog": CatalogIndex.load},
+                     "catalog": CatalogIndex.load,
+                     "heard": load_heard(settings.serving_memory_rows)},
             required_tables=REQUIRED,
         ).start()
         app.state.client = ServiceClient(settings)
@@ -174,15 +193,15 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/recommendations", response_model=FinalRecs, responses=unavailable_response(),
               tags=["recommendations"], summary="Final recs (first published style)")
     async def recommendations(reader: Reader, client: Client, user_id: UserIdQuery,
-                              k: KQuery = 10) -> FinalRecs:
-        return await recommend(reader, client, user_id, k)
+                              k: KQuery = 10) -> Response:
+        return json_response(await recommend(reader, client, user_id, k))
 
     @app.get("/users/{user_id}/recommendations", response_model=FinalRecs,
              responses=unavailable_response(), tags=["recommendations"],
              summary="Final blended recommendations of a user")
     async def user_recs(reader: Reader, client: Client, user_id: UserIdPath,
-                        k: KQuery = 10) -> FinalRecs:
-        return await recommend(reader, client, user_id, k)
+                        k: KQuery = 10) -> Response:
+        return json_response(await recommend(reader, client, user_id, k))
 
     return app
 

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from music_recs.config import Settings
@@ -30,9 +31,16 @@ from services.api import (
     install_error_handlers,
     unavailable_response,
     warehouse_ready,
+    json_response,
 )
 from services.clients import ServiceClient
-from services.lookups import TrackMap, load_popular, load_popular_genre
+from services.lookups import (
+    TrackMap,
+    load_heard,
+    load_popular,
+    load_popular_genre,
+    load_recs_final,
+)
 from services.popularity import genre_aware_popular
 
 SERVICE = "offline"
@@ -67,7 +75,7 @@ Client = Annotated[ServiceClient, Depends(get_client)]
 
 def _personal(reader: WarehouseReader, user_id: int, k: int) -> OfflineRecs | None:
     with reader.session() as wh:
-        recs = queries.personal_recs(wh.cursor, user_id, k)
+        recs = queries.personal_recs(wh, user_id, k)
         if not recs:
             return None
         items = _items(recs, "personal")
@@ -80,7 +88,7 @@ def _personal(reader: WarehouseReader, user_id: int, k: int) -> OfflineRecs | No
 
 def _cold(reader: WarehouseReader, user_id: int, k: int, online: list[int]) -> OfflineRecs:
     with reader.session() as wh:
-        heard = queries.heard_tracks(wh.cursor, user_id)
+        heard = queries.heard_tracks(wh, user_id)
         heard.update(wh.cache["track_map"].canonical_many(online))
         preference = queries.genre_preference(wh.cursor, sorted(heard))
         recs = genre_aware_popular(wh.cache["popular"], wh.cache["popular_genre"], preference,
@@ -117,7 +125,9 @@ def create_app(settings: Settings) -> FastAPI:
             settings.warehouse_path,
             settings.warehouse_check_interval_s,
             warmers={"popular": load_popular, "popular_genre": load_popular_genre,
-                     "track_map": TrackMap.load},
+                     "track_map": TrackMap.load,
+                     "recs_final": load_recs_final(settings.serving_memory_rows),
+                     "heard": load_heard(settings.serving_memory_rows)},
             required_tables=REQUIRED,
         ).start()
         app.state.client = ServiceClient(settings)
@@ -141,14 +151,14 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/get_recs", response_model=OfflineRecs, responses=unavailable_response(),
               tags=["recommendations"], summary="Offline recs (first published style)")
     async def get_recs(reader: Reader, client: Client, user_id: UserIdQuery,
-                       k: KQuery = 10) -> OfflineRecs:
-        return await recommend(reader, client, user_id, k)
+                       k: KQuery = 10) -> Response:
+        return json_response(await recommend(reader, client, user_id, k))
 
     @app.get("/users/{user_id}/recommendations", response_model=OfflineRecs,
              responses=unavailable_response(), tags=["recommendations"],
              summary="Offline recs of a user (popularity if cold)")
     async def user_recs(reader: Reader, client: Client, user_id: UserIdPath,
-                        k: KQuery = 10) -> OfflineRecs:
-        return await recommend(reader, client, user_id, k)
+                        k: KQuery = 10) -> Response:
+        return json_response(await recommend(reader, client, user_id, k))
 
     return app

@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from music_recs.config import Settings
@@ -32,9 +33,10 @@ from services.api import (
     install_error_handlers,
     unavailable_response,
     warehouse_ready,
+    json_response,
 )
 from services.clients import ServiceClient
-from services.lookups import KeyedLists, TrackMap, load_similar
+from services.lookups import KeyedLists, TrackMap, load_heard, load_similar
 
 SERVICE = "online"
 REQUIRED = ("similar_tracks", "map_tracks", "events")
@@ -52,6 +54,11 @@ class OnlineRecs(BaseModel):
     user_id: int
     build_id: str
     based_on: list[int] = Field(description="Canonical ids of the recent listens used, newest first.")
+    listened: list[int] = Field(
+        default_factory=list,
+        description="Canonical ids of all the user's online listens seen (excluded from items); "
+        "the final service reuses them instead of asking the events service again.",
+    )
     degraded: list[str] = Field(default_factory=list, description="Dependencies that were down.")
     items: list[ScoredTrack]
 
@@ -98,10 +105,11 @@ def _for_user(reader: WarehouseReader, user_id: int, k: int, online: list[int],
     with reader.session() as wh:
         canonical = wh.cache["track_map"].canonical_many(online)
         recent = list(dict.fromkeys(canonical))[:n_recent]
-        exclude = set(canonical) | (queries.heard_tracks(wh.cursor, user_id) if recent else set())
+        exclude = set(canonical) | (queries.heard_tracks(wh, user_id) if recent else set())
         merged = merge_similar(wh.cache["similar"], recent, exclude, k)
         return OnlineRecs(
             user_id=user_id, build_id=wh.build_id, based_on=recent,
+            listened=list(dict.fromkeys(canonical)),
             items=[ScoredTrack(track_id=t, score=s, rank=i)
                    for i, (t, s) in enumerate(merged, start=1)],
         )
@@ -115,7 +123,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.reader = WarehouseReader(
             settings.warehouse_path,
             settings.warehouse_check_interval_s,
-            warmers={"similar": load_similar, "track_map": TrackMap.load},
+            warmers={"similar": load_similar, "track_map": TrackMap.load,
+                     "heard": load_heard(settings.serving_memory_rows)},
             required_tables=REQUIRED,
         ).start()
         app.state.client = ServiceClient(settings)
@@ -140,24 +149,24 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/similar_tracks", response_model=SimilarTracks, responses=responses,
               tags=["similar"], summary="Similar tracks (first published style)")
-    def similar_tracks(reader: Reader, track_id: TrackIdQuery, k: KQuery = 10) -> SimilarTracks:
-        return _similar(reader, track_id, k)
+    def similar_tracks(reader: Reader, track_id: TrackIdQuery, k: KQuery = 10) -> Response:
+        return json_response(_similar(reader, track_id, k))
 
     @app.get("/tracks/{track_id}/similar", response_model=SimilarTracks, responses=responses,
              tags=["similar"], summary="Tracks similar to a track")
-    def track_similar(reader: Reader, track_id: TrackIdPath, k: KQuery = 10) -> SimilarTracks:
-        return _similar(reader, track_id, k)
+    def track_similar(reader: Reader, track_id: TrackIdPath, k: KQuery = 10) -> Response:
+        return json_response(_similar(reader, track_id, k))
 
     @app.get("/users/{user_id}/recommendations", response_model=OnlineRecs,
              responses=unavailable_response(), tags=["similar"],
              summary="Tracks similar to a user's recent listens (heard ones removed)")
     async def user_recs(reader: Reader, client: Client, user_id: UserIdPath,
-                        k: KQuery = 10) -> OnlineRecs:
+                        k: KQuery = 10) -> Response:
         online = await client.recent_listens(user_id, MAX_EVENTS_K)
         recs = await run_in_threadpool(_for_user, reader, user_id, k, online or [],
                                        settings.online_recent_listens)
         if online is None:
             recs.degraded.append("events")
-        return recs
+        return json_response(recs)
 
     return app

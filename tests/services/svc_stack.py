@@ -59,7 +59,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MUSIC_RECS_")}
     for name in ("data_dir", "warehouse_path", "logs_dir", "events_db", "online_events_path",
                  "final_port", "offline_port", "events_port", "online_port", "service_timeout_s",
-                 "warehouse_check_interval_s", "keep_builds", "host"):
+                 "warehouse_check_interval_s", "keep_builds", "host", "serving_memory_rows"):
         env[f"MUSIC_RECS_{name.upper()}"] = str(getattr(settings, name))
     env["OPENBLAS_NUM_THREADS"] = "1"
     env["PYTHONUNBUFFERED"] = "1"

@@ -18,7 +18,9 @@ from svc_stack import SERVICES, Stack, publish_handmade, service_settings
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("services_resilience")
-    settings = service_settings(root, keep_builds=1)
+    # serving_memory_rows=0: per-user tables are read with DuckDB point queries here (the
+    # hand-made stack covers the in-memory path)
+    settings = service_settings(root, keep_builds=1, serving_memory_rows=0)
     publish_handmade(settings, "before")
     s = Stack(settings, root).start(*SERVICES)
     yield s
