@@ -1,34 +1,20 @@
--- Train listens in (label_start, split_date] of pairs not in fit: the ranker's positives.
-with listens as (
-    select * from {{ ref('int_listens_unioned') }}
+-- Train listens in (label_start, split_date] of pairs absent from events_fit: the ranker's
+-- positives. A train pair is absent from fit exactly when its first listen is after
+-- label_start, and then all its train listens lie in the label window: a filter of
+-- events_train.
+with train as (
+    select * from {{ ref('events_train') }}
 ),
 
 split as (
-    select label_start, split_date from {{ ref('split_info') }}
+    select label_start from {{ ref('split_info') }}
 ),
 
-fit_pairs as (
-    select user_id, track_id from {{ ref('events_fit') }}
-),
-
-label_listens as (
-    select listens.*
-    from listens
+unseen_in_fit as (
+    select train.*
+    from train
     cross join split
-    where listens.listen_date > split.label_start
-        and listens.listen_date <= split.split_date
-),
-
-aggregated as (
-    {{ aggregate_listens('label_listens') }}
-),
-
-unseen as (
-    select aggregated.*
-    from aggregated
-    anti join fit_pairs
-        on fit_pairs.user_id = aggregated.user_id
-        and fit_pairs.track_id = aggregated.track_id
+    where train.first_listen > split.label_start
 )
 
-select * from unseen
+select * from unseen_in_fit

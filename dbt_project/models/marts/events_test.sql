@@ -1,33 +1,19 @@
--- Listens after split_date of pairs not seen in train: what evaluation scores against.
-with listens as (
-    select * from {{ ref('int_listens_unioned') }}
+-- Listens after split_date of (user, track) pairs absent from events_train; scoring only.
+-- A pair is absent from train exactly when its first listen is after split_date, and then
+-- all its listens are: so this is the filter of `events`, with no second pass over listens.
+with events as (
+    select * from {{ ref('events') }}
 ),
 
 split as (
     select split_date from {{ ref('split_info') }}
 ),
 
-train_pairs as (
-    select user_id, track_id from {{ ref('events_train') }}
-),
-
-test_listens as (
-    select listens.*
-    from listens
+unseen_in_train as (
+    select events.*
+    from events
     cross join split
-    where listens.listen_date > split.split_date
-),
-
-aggregated as (
-    {{ aggregate_listens('test_listens') }}
-),
-
-unseen as (
-    select aggregated.*
-    from aggregated
-    anti join train_pairs
-        on train_pairs.user_id = aggregated.user_id
-        and train_pairs.track_id = aggregated.track_id
+    where events.first_listen > split.split_date
 )
 
-select * from unseen
+select * from unseen_in_train
