@@ -134,6 +134,19 @@ def test_recovers_when_dependencies_return(stack: Stack, http: httpx.Client) -> 
     assert body["degraded"] == [] and body["offline_source"] == "personal"
 
 
+def test_only_events_down(stack: Stack, http: httpx.Client) -> None:
+    stack.procs["events"].stop()
+    try:
+        for user in (1, 4242):  # offline reports it for the cold user, online for both
+            body = http.get(f"{stack.url('final')}/users/{user}/recommendations",
+                            params={"k": 6}).json()
+            assert body["degraded"] == ["events"] and len(body["items"]) == 6
+        online = http.get(f"{stack.url('online')}/users/1/recommendations").json()
+        assert online["degraded"] == ["events"] and online["items"] == []
+    finally:
+        stack.procs["events"].start().wait_live()
+
+
 def test_missing_warehouse_is_not_ready_but_live(tmp_path: Path, http: httpx.Client) -> None:
     settings = service_settings(tmp_path)
     s = Stack(settings, tmp_path).start("offline")
