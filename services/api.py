@@ -8,7 +8,6 @@ treat them alike.
 from __future__ import annotations
 
 import inspect
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -32,8 +31,6 @@ KQuery = Annotated[int, Query(ge=1, le=MAX_K, description=f"How many items, 1..{
 EventsKQuery = Annotated[
     int, Query(ge=1, le=MAX_EVENTS_K, description=f"How many recent listens, 1..{MAX_EVENTS_K}.")
 ]
-
-log = logging.getLogger("services")
 
 
 class Live(BaseModel):
