@@ -122,6 +122,7 @@ class WarehouseReader:
         self._switch_lock = threading.Lock()  # one opener at a time
         self._current: Generation | None = None
         self._last_error: str | None = "not opened yet"
+        self._rejected: Path | None = None  # a target that failed to open: not retried
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.switches = 0
@@ -170,13 +171,16 @@ class WarehouseReader:
                 self._last_error = str(exc)
                 return False
             current = self._current
-            if current is not None and current.path == target:
+            if (current is not None and current.path == target) or target == self._rejected:
                 return False
             try:
                 gen = self._open(target)
             except (duckdb.Error, OSError, WarehouseUnavailable) as exc:
+                # builds are published complete, so a failure is permanent for this path:
+                # keep serving the previous build and wait for the next publish
+                self._rejected = target
                 self._last_error = f"cannot open {target}: {exc}"
-                log.warning("warehouse not switched: %s", self._last_error)
+                log.error("warehouse not switched: %s", self._last_error)
                 return False
             with self._lock:
                 old, self._current = self._current, gen
@@ -264,6 +268,8 @@ class WarehouseReader:
         except (WarehouseUnavailable, duckdb.Error) as exc:
             facts["error"] = str(exc)
             return facts
+        if self._last_error:  # serving, but a newer build was rejected
+            facts["rejected_build"] = self._last_error
         facts["ok"] = True
         return facts
 

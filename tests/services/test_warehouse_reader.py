@@ -104,6 +104,11 @@ def test_bad_build_is_not_switched_to(tmp_path: Path) -> None:
     assert reader.build_id == "good" and "catalog" in (reader.last_error or "")
     with reader.session() as wh:
         assert wh.cursor.execute("SELECT count(*) FROM catalog").fetchone()[0] == 30
+    facts = reader.check()
+    assert facts["ok"] and "catalog" in facts["rejected_build"]
+    publish_handmade(settings, "fixed")  # the next good publish is picked up
+    assert reader.refresh() is True and reader.build_id == "fixed"
+    assert "rejected_build" not in reader.check()
     reader.close()
 
 
