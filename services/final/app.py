@@ -125,9 +125,10 @@ async def recommend(reader: WarehouseReader, client: ServiceClient, user_id: int
     The online answer carries the user's online listens (``listened``), so the events
     service is asked directly only when online is down.
     """
+    pool = candidate_pool(k)
     offline, online = await asyncio.gather(
-        client.get_json("offline", f"/users/{user_id}/recommendations", k=MAX_K),
-        client.get_json("online", f"/users/{user_id}/recommendations", k=MAX_K),
+        client.get_json("offline", f"/users/{user_id}/recommendations", k=pool),
+        client.get_json("online", f"/users/{user_id}/recommendations", k=pool),
     )
     degraded: set[str] = set()
     for name, body in (("offline", offline), ("online", online)):
@@ -144,6 +145,11 @@ async def recommend(reader: WarehouseReader, client: ServiceClient, user_id: int
         degraded.add("events")
     return await run_in_threadpool(_assemble, reader, user_id, k, offline, online, listens or [],
                                    sorted(degraded))
+
+
+def candidate_pool(k: int) -> int:
+    """Items asked from each list: room for dedup and heard removal without paying for 100."""
+    return min(MAX_K, 2 * k + 20)
 
 
 def _listened(online: dict[str, Any]) -> list[int] | None:
