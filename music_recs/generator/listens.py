@@ -3,7 +3,8 @@
 Each user gets ~1.3x their target in candidate draws on their active days. A draw is a chart
 listen (whole catalog), a favourite-artist listen, or a taste listen (a cluster from the
 user's drifting mixture); the track inside that slice is drawn by the week's popularity
-weights (one binary search in a cumulative table). Repeated (user, track) draws collapse to
+weights, or (with the user's explore share) by flattened ones (one binary search in a
+cumulative table). Repeated (user, track) draws collapse to
 the earliest (the log holds first listens), then a random subset of the target size is kept
 and numbered by date into track_seq. Every track also gets ``min_track_listens`` forced
 listens from users of its cluster, because the real log only keeps tracks with >= 5 listens.
@@ -44,9 +45,14 @@ class Forced:
     day: np.ndarray
 
 
+def _n_draws(target: np.ndarray, explore: np.ndarray) -> np.ndarray:
+    """Candidate draws per user: heavy (exploring) users lose more draws to repeats."""
+    return np.ceil(target * (OVERSAMPLE + 0.5 * explore)).astype(np.int64) + 2
+
+
 def user_batches(p: Preset, users: Users) -> list[tuple[int, int]]:
     """Contiguous user ranges of about ``p.batch_listens`` candidate draws each."""
-    draws = np.cumsum(np.ceil(users.n_target * OVERSAMPLE) + 2)
+    draws = np.cumsum(_n_draws(users.n_target, users.explore))
     cuts = np.searchsorted(draws, np.arange(p.batch_listens, draws[-1], p.batch_listens), side="right")
     bounds = np.unique(np.concatenate([[0], cuts, [users.n_users]]))
     return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
@@ -90,7 +96,7 @@ def sample_batch(
     T = cat.n_tracks
     n_users = u1 - u0
     target = users.n_target[u0:u1].astype(np.int64)
-    n_draw = np.ceil(target * OVERSAMPLE).astype(np.int64) + 2
+    n_draw = _n_draws(target, users.explore[u0:u1])
     du = np.repeat(np.arange(u0, u1), n_draw)  # global user index of each draw
     n = len(du)
 
@@ -119,17 +125,19 @@ def sample_batch(
                                            cat.cluster_start[cluster + 1]))
     del artist, cluster, slot, late, r
 
-    # the track: binary search in the week's cumulative weights
-    week = day // 7
+    # the track: binary search in the week's cumulative weights (normal or flattened table)
+    table = (rng.random(n) < users.explore[du]).astype(np.int64)
+    group = table * cum.shape[1] + day // 7
     track = np.full(n, -1, dtype=np.int64)
     u = rng.random(n)
-    order = np.argsort(week, kind="stable")
-    bounds = np.searchsorted(week[order], np.arange(cum.shape[0] + 1))
-    for w in range(cum.shape[0]):
-        idx = order[bounds[w]:bounds[w + 1]]
+    order = np.argsort(group, kind="stable")
+    n_groups = cum.shape[0] * cum.shape[1]
+    bounds = np.searchsorted(group[order], np.arange(n_groups + 1))
+    for gw in range(n_groups):
+        idx = order[bounds[gw]:bounds[gw + 1]]
         if not len(idx):
             continue
-        row = cum[w]
+        row = cum[gw // cum.shape[1], gw % cum.shape[1]]
         lo_m, hi_m = row[seg_lo[idx]], row[seg_hi[idx]]
         t = np.searchsorted(row, lo_m + u[idx] * (hi_m - lo_m), side="right") - 1
         t = np.clip(t, seg_lo[idx], seg_hi[idx] - 1)
@@ -159,17 +167,18 @@ def sample_batch(
     fkey = (forced.user[f0:f1] - u0) * T + forced.track[f0:f1]
     keep_forced |= np.isin(pair, fkey, assume_unique=False)
 
-    # random subset of the target size per user
-    prio = np.where(keep_forced, -1.0, rng.random(len(pair)))
-    o = np.lexsort((prio, local))
+    # random subset of the target size per user (one int64 sort key: user, then random priority;
+    # forced pairs get priority 0 so they always come first)
+    prio = np.where(keep_forced, 0, rng.integers(1, 1 << 31, len(pair)))
+    o = np.argsort((local << 32) | prio)
     local, track, day, keep_forced = local[o], track[o], day[o], keep_forced[o]
     starts = np.searchsorted(local, np.arange(n_users))
     rank = np.arange(len(local)) - starts[local]
     keep = keep_forced | (rank < target[local])
     local, track, day = local[keep], track[keep], day[keep]
 
-    # number by date (ties on the same day in random order)
-    o = np.lexsort((rng.random(len(local)), day, local))
+    # number by date (ties on the same day in random order): key = user | day | random
+    o = np.argsort((local << 40) | (day << 31) | rng.integers(0, 1 << 31, len(local)))
     local, track, day = local[o], track[o], day[o]
     starts = np.searchsorted(local, np.arange(n_users))
     seq = np.arange(len(local)) - starts[local] + 1

@@ -43,7 +43,7 @@ EXPECTED: dict[str, dict[str, Range]] = {
         "listens_per_track.mean": (90, 150),
         "ratio.track_max_over_median": (100, 2_000),
         "n_tracks_listened": (30_000, 30_000),
-        "track_seq.mean": (90, 200),
+        "track_seq.mean": (120, 320),
         "catalog.n_albums": (18_000, 21_500),
         "catalog.n_artist_ids": (4_200, 5_000),
         "catalog.n_genre_ids_missing_from_names": (20, 20),

@@ -17,13 +17,14 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from music_recs.generator.catalog import Catalog
-from music_recs.generator.dynamics import N_DAYS, TEST_START_DAY, mean_weight
+from music_recs.generator.dynamics import EXPLORE_GAMMA, N_DAYS, TEST_START_DAY, mean_weight
 from music_recs.generator.users import Users
 
 TRUTH_DIR = "_truth"
 _TRACK_FIELDS = ("track_raw_id", "track_cluster", "track_artist", "track_pop", "track_release", "track_hype",
                  "track_tau")
-_USER_FIELDS = ("user_id", "theta0_c", "theta0_w", "theta1_c", "theta1_w", "p_pop", "p_fav", "fav", "n_fav")
+_USER_FIELDS = ("user_id", "theta0_c", "theta0_w", "theta1_c", "theta1_w", "p_pop", "p_fav", "fav", "n_fav",
+                "explore")
 
 
 def save_truth(out_dir: Path, cat: Catalog, users: Users, test_draws: np.ndarray, meta: dict) -> Path:
@@ -64,12 +65,16 @@ class Truth:
         self._artist = tracks["track_artist"].astype(np.int64)
         view = _TrackView(tracks["track_release"], tracks["track_hype"], tracks["track_tau"], tracks["track_pop"])
         start = int(meta.get("test_start_day", TEST_START_DAY))
-        self._w = mean_weight(view, range(start, N_DAYS))  # type: ignore[arg-type]
         cs, ast = tracks["cluster_start"], tracks["artist_start"]
-        cum = np.concatenate([[0.0], np.cumsum(self._w)])
-        self._w_cluster = cum[cs[1:]] - cum[cs[:-1]]
-        self._w_artist = cum[ast[1:]] - cum[ast[:-1]]
-        self._w_all = cum[-1]
+        # per table (0: popularity weights, 1: flattened exploring weights): track, cluster, artist, total
+        self._w, self._w_cluster, self._w_artist, self._w_all = [], [], [], []
+        for gamma in (1.0, EXPLORE_GAMMA):
+            w = mean_weight(view, range(start, N_DAYS), gamma)  # type: ignore[arg-type]
+            cum = np.concatenate([[0.0], np.cumsum(w)])
+            self._w.append(w)
+            self._w_cluster.append(cum[cs[1:]] - cum[cs[:-1]])
+            self._w_artist.append(cum[ast[1:]] - cum[ast[:-1]])
+            self._w_all.append(cum[-1])
         self._drift = (start + N_DAYS - 1) / 2 / (N_DAYS - 1)  # mean theta1 share in the window
         self.u = users
         self.user_ids = users["user_id"]
@@ -104,7 +109,7 @@ class Truth:
                              f"{user_ids.shape} and {raw_track_ids.shape}")
         ui, ti = self._user_index(user_ids), self._track_index(raw_track_ids)
         u = self.u
-        c, a, w = self._cluster[ti], self._artist[ti], self._w[ti]
+        c, a = self._cluster[ti], self._artist[ti]
         lam = self._drift
         p_c = ((1 - lam) * ((u["theta0_c"][ui] == c[:, None]) * u["theta0_w"][ui]).sum(axis=1)
                + lam * ((u["theta1_c"][ui] == c[:, None]) * u["theta1_w"][ui]).sum(axis=1))
@@ -112,11 +117,15 @@ class Truth:
         fav_hits = (u["fav"][ui] == a[:, None]).sum(axis=1)
         p_pop = u["p_pop"][ui].astype(np.float64)
         p_fav = np.where(n_fav > 0, u["p_fav"][ui], 0.0)
+        explore = u["explore"][ui].astype(np.float64)
+        per_draw = np.zeros(len(ui))
         with np.errstate(divide="ignore", invalid="ignore"):
-            pop_part = p_pop * w / self._w_all
-            fav_part = np.where(fav_hits > 0, p_fav * fav_hits / np.maximum(n_fav, 1) * w / self._w_artist[a], 0.0)
-            clu_part = np.where(p_c > 0, (1 - p_pop - p_fav) * p_c * w / self._w_cluster[c], 0.0)
-        per_draw = np.nan_to_num(pop_part + fav_part + clu_part)
+            for g, share in ((0, 1.0 - explore), (1, explore)):
+                w = self._w[g][ti]
+                pop_part = p_pop * w / self._w_all[g]
+                fav_part = np.where(fav_hits > 0, p_fav * fav_hits / np.maximum(n_fav, 1) * w / self._w_artist[g][a], 0.0)
+                clu_part = np.where(p_c > 0, (1 - p_pop - p_fav) * p_c * w / self._w_cluster[g][c], 0.0)
+                per_draw += share * np.nan_to_num(pop_part + fav_part + clu_part)
         return -np.expm1(-u["test_draws"][ui] * per_draw)
 
     def top_k(self, user_id: int, raw_track_ids: np.ndarray, k: int) -> np.ndarray:

@@ -18,7 +18,7 @@ from music_recs.generator.presets import Preset
 
 N_DAYS = 365  # 2022
 JOIN_GROWTH = 1.0  # join density ~ exp(JOIN_GROWTH * day / 365)
-EARLY_SHARE = 0.08  # users already active on 2022-01-01
+EARLY_SHARE = 0.06  # users already active on 2022-01-01
 CHURN_SHARE = 0.05  # users who stop before the end of the year
 LISTENS_PER_DAY = (np.log(5.0), 0.7)  # lognormal listens per active day
 SLOTS = 6  # max clusters in a user's taste
@@ -26,6 +26,8 @@ FAV_SLOTS = 8  # max favourite artists
 DRIFT_SHARE = 0.35  # share of taste slots replaced by another cluster over the year
 P_POP = (2.0, 14.0)  # beta: share of chart listens (mean 0.125)
 P_FAV = (2.0, 6.0)  # beta: share of favourite-artist listens (mean 0.25)
+EXPLORE = (0.02, 3000.0, 0.6)  # explore share = clip(target / 3000, 0.02, 0.6)
+FAV_DEPTH = 2.0  # favourite draws are capped at ~2x the favourites' track count
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Users:
     p_fav: np.ndarray  # float32 [N]
     fav: np.ndarray  # int32 [N, FAV_SLOTS] true artist index (-1 = unused)
     n_fav: np.ndarray  # int8 [N]
+    explore: np.ndarray  # float32 [N] share of draws from the flattened (long-tail) weights
 
     @property
     def n_users(self) -> int:
@@ -92,7 +95,9 @@ def build_users(p: Preset, cat: Catalog, seed: int) -> Users:
     C = cat.n_clusters
     cluster_mass = np.add.reduceat(cat.track_pop, cat.cluster_start[:-1]) * (np.diff(cat.cluster_start) > 0)
     log_w = np.log(np.maximum(cluster_mass, 1e-12) / cluster_mass.sum())
-    k = 1 + np.minimum(rng.poisson(1.2, N), SLOTS - 1)
+    # heavy listeners have broader taste: one more cluster per doubling of volume above 400
+    breadth = np.floor(np.log2(np.maximum(n_target / 400.0, 1.0))).astype(np.int64)
+    k = 1 + np.minimum(rng.poisson(1.2, N) + breadth, SLOTS - 1)
     theta0_c = _top_k_clusters(rng, 0.5 * log_w, k)
     theta0_w = _weights(rng, theta0_c)
     drift = (rng.random(theta0_c.shape) < DRIFT_SHARE) & (theta0_c >= 0)
@@ -120,9 +125,14 @@ def build_users(p: Preset, cat: Catalog, seed: int) -> Users:
     n_fav = valid.sum(axis=1).astype(np.int8)
     fav = -np.sort(-fav, axis=1)  # valid entries first
 
+    # heavy listeners dig deeper: more long-tail draws, and favourites cannot fill their year
+    explore = np.clip(n_target / EXPLORE[1], EXPLORE[0], EXPLORE[2]).astype(np.float32)
+    artist_tracks = np.diff(cat.artist_start)
+    fav_tracks = np.where(fav >= 0, artist_tracks[np.maximum(fav, 0)], 0).sum(axis=1)
+    p_fav = rng.beta(*P_FAV, N) * np.minimum(1.0, FAV_DEPTH * fav_tracks / n_target)
     return Users(
         user_id=user_id, n_target=n_target, start=start, window=window, n_days=n_days, phase=phase,
         theta0_c=theta0_c, theta0_w=theta0_w, theta1_c=theta1_c.astype(np.int16), theta1_w=theta1_w,
-        p_pop=rng.beta(*P_POP, N).astype(np.float32), p_fav=rng.beta(*P_FAV, N).astype(np.float32),
-        fav=fav, n_fav=n_fav,
+        p_pop=rng.beta(*P_POP, N).astype(np.float32), p_fav=p_fav.astype(np.float32),
+        fav=fav, n_fav=n_fav, explore=explore,
     )
