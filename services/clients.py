@@ -47,43 +47,22 @@ def _close(conn: Conn) -> None:
         pass
 
 
-class ServiceClient:
-    """Async JSON client of the sibling services (per-process keep-alive connections)."""
+class KeepAliveHttp:
+    """Minimal HTTP/1.1 GET client with per-host keep-alive connections (no deadline inside:
+    callers wrap calls in ``asyncio.timeout``; a cancelled exchange closes its connection)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.timeout_s = settings.service_timeout_s
+    def __init__(self, max_idle_per_host: int = MAX_IDLE_PER_HOST) -> None:
+        self.max_idle_per_host = max_idle_per_host
         self._idle: dict[tuple[str, int], list[Conn]] = {}
 
-    async def aclose(self) -> None:
+    def close(self) -> None:
         for conns in self._idle.values():
             for conn in conns:
                 _close(conn)
         self._idle.clear()
 
-    async def get_json(self, service: str, path: str, **params: Any) -> dict[str, Any] | None:
-        """GET ``path`` on ``service``; None if it is down, slow, or answers non-2xx."""
-        host = self.settings.host
-        port = int(getattr(self.settings, f"{service}_port"))
-        target = f"{path}?{urlencode(params)}" if params else path
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                status, body = await self._get(host, port, target)
-        except (TimeoutError, OSError, HttpError, asyncio.IncompleteReadError,
-                asyncio.LimitOverrunError, _StaleConnection) as exc:
-            log.warning("%s unreachable: %s %s", service, type(exc).__name__, target)
-            return None
-        if status // 100 != 2:
-            log.warning("%s answered %s for %s", service, status, target)
-            return None
-        try:
-            parsed = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            log.warning("%s answered non-JSON for %s", service, target)
-            return None
-        return parsed if isinstance(parsed, dict) else None
-
-    async def _get(self, host: str, port: int, target: str) -> tuple[int, bytes]:
+    async def get(self, host: str, port: int, target: str) -> tuple[int, bytes]:
+        """Status and body of ``GET target``; raises OSError/HttpError/IncompleteReadError."""
         request = (f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\n"
                    "Accept: application/json\r\n\r\n").encode("latin-1")
         idle = self._idle.setdefault((host, port), [])
@@ -118,11 +97,45 @@ class ServiceClient:
                 body = await reader.readexactly(length)
             done = True
         finally:
-            if done and keep_alive and len(idle) < MAX_IDLE_PER_HOST:
+            if done and keep_alive and len(idle) < self.max_idle_per_host:
                 idle.append(conn)
             else:
                 _close(conn)
         return status, body
+
+
+class ServiceClient:
+    """Async JSON client of the sibling services, each call under one deadline."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.timeout_s = settings.service_timeout_s
+        self._http = KeepAliveHttp()
+
+    async def aclose(self) -> None:
+        self._http.close()
+
+    async def get_json(self, service: str, path: str, **params: Any) -> dict[str, Any] | None:
+        """GET ``path`` on ``service``; None if it is down, slow, or answers non-2xx."""
+        host = self.settings.host
+        port = int(getattr(self.settings, f"{service}_port"))
+        target = f"{path}?{urlencode(params)}" if params else path
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                status, body = await self._http.get(host, port, target)
+        except (TimeoutError, OSError, HttpError, asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError, _StaleConnection) as exc:
+            log.warning("%s unreachable: %s %s", service, type(exc).__name__, target)
+            return None
+        if status // 100 != 2:
+            log.warning("%s answered %s for %s", service, status, target)
+            return None
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            log.warning("%s answered non-JSON for %s", service, target)
+            return None
+        return parsed if isinstance(parsed, dict) else None
 
     async def recent_listens(self, user_id: int, k: int) -> list[int] | None:
         """Track ids of the user's recent online listens, newest first (None if events is down)."""
