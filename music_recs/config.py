@@ -130,6 +130,11 @@ class Settings(BaseSettings):
         description="Per-user serving tables (recs_final, events) up to this many rows are "
         "loaded into memory by the services (~16 bytes a row); larger ones are queried in DuckDB.",
     )
+    service_max_concurrency: int = Field(
+        128,
+        description="Connections + requests one service handles at once; beyond it answers 503 "
+        "at once (load shedding: callers degrade instead of queueing for seconds).",
+    )
 
     @property
     def raw_is_s3(self) -> bool:
