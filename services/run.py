@@ -43,6 +43,7 @@ def serve_one(name: str, settings: Settings) -> None:
         port=port,
         log_config=None,  # keep our logging setup
         access_log=False,  # per-request lines would dominate the CPU under load
+        limit_concurrency=settings.service_max_concurrency,
         timeout_graceful_shutdown=5,
     )
 
