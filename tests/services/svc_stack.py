@@ -8,15 +8,19 @@ verify; ``handmade_stack`` (all four services over it) is shared by the whole se
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import httpx
 
 from music_recs.config import Settings
@@ -145,9 +149,28 @@ class Stack:
             proc.stop()
 
 
+_TEMPLATE: Path | None = None
+
+
 def publish_handmade(settings: Settings, build_id: str) -> Path:
-    """Write a hand-made build into a fresh build file and publish it (the lead's swap)."""
-    path = build_handmade(new_build_path(settings), build_id)
+    """A hand-made build in a fresh build file, published with the lead's atomic swap.
+
+    The tables are written once per test process into a template that is then copied (and
+    its build id set), which keeps repeated rebuilds cheap.
+    """
+    global _TEMPLATE
+    if _TEMPLATE is None:
+        directory = tempfile.mkdtemp(prefix="handmade_")
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        template = Path(directory) / "template.duckdb"
+        _TEMPLATE = build_handmade(template, "template")
+    path = new_build_path(settings)
+    shutil.copyfile(_TEMPLATE, path)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("UPDATE build_info SET value = ? WHERE key = 'build_id'", [build_id])
+    finally:
+        con.close()
     publish(path, settings)
     return path
 

@@ -23,7 +23,7 @@ def test_fuzz_every_route(handmade_stack: Stack, service: str, tmp_path: Path) -
         str(SCHEMATHESIS), "run", f"{handmade_stack.url(service)}/openapi.json",
         "--checks", CHECKS,
         "--phases", "coverage,fuzzing,stateful",
-        "--max-examples", "25",
+        "--max-examples", "15",
         "--seed", "42",
         "--workers", "1",
         "--request-timeout", "10",
