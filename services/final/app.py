@@ -137,9 +137,9 @@ async def recommend(reader: WarehouseReader, client: ServiceClient, user_id: int
         else:
             degraded.update(str(d) for d in body.get("degraded", []))
     listens: list[int] | None = None
-    if online is not None and "events" not in degraded:
+    if online is not None and "events" not in online.get("degraded", []):
         listens = _listened(online)
-    if listens is None and "events" not in degraded:
+    elif online is None:  # online down: ask the events service ourselves
         listens = await client.recent_listens(user_id, MAX_EVENTS_K)
     if listens is None:
         degraded.add("events")
