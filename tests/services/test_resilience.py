@@ -134,6 +134,19 @@ def test_recovers_when_dependencies_return(stack: Stack, http: httpx.Client) -> 
     assert body["degraded"] == [] and body["offline_source"] == "personal"
 
 
+def test_only_online_down_listens_still_excluded(stack: Stack, http: httpx.Client) -> None:
+    final, events = stack.url("final"), stack.url("events")
+    first = http.get(f"{final}/users/2/recommendations", params={"k": 3}).json()["items"][0]
+    assert http.post(f"{events}/put", params={"user_id": 2, "track_id": first["track_id"]}).status_code == 200
+    stack.procs["online"].stop()
+    try:
+        body = http.get(f"{final}/users/2/recommendations", params={"k": 3}).json()
+        assert body["degraded"] == ["online"]  # final asked events itself
+        assert first["track_id"] not in [i["track_id"] for i in body["items"]]
+    finally:
+        stack.procs["online"].start().wait_live()
+
+
 def test_only_events_down(stack: Stack, http: httpx.Client) -> None:
     stack.procs["events"].stop()
     try:
