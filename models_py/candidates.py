@@ -1,7 +1,12 @@
-"""Candidate generation for the re-ranker: ALS top-N ∪ popular unheard tracks, per user.
+"""Candidate generation for the re-ranker, one code path for both phases.
 
-One code path for both phases: ``fit`` (ALS trained on events_fit, popularity from
-events_fit) and ``serve`` (the published ALS model, popularity from events_train).
+Sources per user: ALS top ``n_candidates``; the most popular unheard tracks
+(``ranker_pop_candidates``); and tracks closest to the user's *recent* taste
+(``ranker_recent_candidates``): the mean direction of the ALS item vectors of the user's
+last ``ranker_recent_tracks`` tracks. Listeners drift, and the recent profile follows the
+drift faster than the user's ALS vector, which sums up the whole history.
+Phases: ``fit`` (ALS trained on events_fit, popularity from events_fit) and ``serve`` (the
+published ALS model, popularity from events_train).
 """
 
 from __future__ import annotations
@@ -17,8 +22,21 @@ from models_py.columns import Columns as C
 from models_py.data import Interactions
 from models_py.metrics import PAD
 from models_py.popularity import popularity_scores
-from models_py.topk import top_k_from_ranking
+from models_py.similar import normalized
+from models_py.topk import top_k_from_ranking, top_k_from_scores
 from music_recs.config import Settings
+
+
+def recent_profiles(inter: Interactions, item_unit: np.ndarray, n_recent: int) -> np.ndarray:
+    """Unit mean of the unit item vectors of each user's ``n_recent`` most recent tracks."""
+    m = inter.matrix
+    row_of = np.repeat(np.arange(inter.n_users), np.diff(m.indptr))
+    order = np.lexsort((m.indices, inter.age_days, row_of))  # by user, newest first, then column
+    pos = np.arange(m.nnz) - m.indptr[row_of[order]]
+    keep = order[pos < n_recent]
+    sums = np.zeros((inter.n_users, item_unit.shape[1]), dtype=np.float64)
+    np.add.at(sums, row_of[keep], item_unit[m.indices[keep]])
+    return normalized(sums)
 
 
 @dataclass
@@ -29,10 +47,12 @@ class PhaseModels:
     model: als.AlsModel
     pop_cols: np.ndarray  # columns of inter, most popular first
     pop_rank_of_col: np.ndarray  # 1-based popularity rank of every column (inf if never heard)
+    item_unit: np.ndarray  # ALS item vectors scaled to unit length
+    recent: np.ndarray  # recent-taste profile of every user (unit vectors)
 
     @classmethod
     def build(cls, con: duckdb.DuckDBPyConnection, inter: Interactions, model: als.AlsModel,
-              half_life: float) -> "PhaseModels":
+              half_life: float, settings: Settings) -> "PhaseModels":
         if not np.array_equal(model.track_ids, inter.track_ids) or not np.array_equal(model.user_ids, inter.user_ids):
             raise ValueError(f"ALS model does not match the {inter.phase} interactions")
         track_ids, _ = popularity_scores(con, inter.phase, half_life)
@@ -40,43 +60,68 @@ class PhaseModels:
         cols = cols[cols >= 0]
         rank = np.full(inter.n_tracks, np.inf)
         rank[cols] = np.arange(1, len(cols) + 1)
-        return cls(inter, model, cols, rank)
+        unit = normalized(model.item_factors)
+        return cls(inter, model, cols, rank, unit, recent_profiles(inter, unit, settings.ranker_recent_tracks))
+
+
+def _rank_lookup(keys: np.ndarray, source_keys: np.ndarray, source_rank: np.ndarray, missing: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rank of each key in a source list (``missing`` when absent) and whether it is there."""
+    if len(source_keys) == 0:
+        return np.full(len(keys), missing), np.zeros(len(keys), dtype=bool)
+    order = np.argsort(source_keys)
+    pos = np.minimum(np.searchsorted(source_keys[order], keys), len(source_keys) - 1)
+    found = source_keys[order][pos] == keys
+    return np.where(found, source_rank[order][pos], missing), found
 
 
 def candidates(pm: PhaseModels, rows: np.ndarray, settings: Settings) -> pa.Table:
     """Candidate pairs for user ``rows`` with their generator features.
 
-    Columns: user_id, track_id, als_score (dot product, for every candidate), als_rank
-    (1-based in the user's ALS list, n_candidates + 1 when absent), pop_rank (global
-    popularity rank of the track in the phase), from_als, from_pop.
+    Columns: user_id, track_id; als_score (dot product, for every candidate) and als_rank
+    (1-based in the user's ALS list, n_candidates + 1 when absent); pop_rank (global
+    popularity rank of the track in the phase); recent_sim (cosine of the track to the user's
+    recent profile) and recent_rank (ranker_recent_candidates + 1 when absent); from_* flags.
     """
     inter, model = pm.inter, pm.model
     rows = np.asarray(rows, dtype=np.int64)
-    _, als_tracks, _ = als.recommend(model, inter, settings.n_candidates, settings, rows=rows)
-    als_cols = inter.cols_of(als_tracks)
-    pop_pos = top_k_from_ranking(pm.pop_cols, inter.matrix, rows, settings.ranker_pop_candidates)
-    pop_cols = np.where(pop_pos == PAD, -1, pm.pop_cols[np.maximum(pop_pos, 0)])
-
     n_tracks = inter.n_tracks
     local = np.arange(len(rows))[:, None]
-    als_keys = (local * n_tracks + als_cols)[als_tracks != PAD]
-    als_rank = np.broadcast_to(np.arange(1, als_tracks.shape[1] + 1), als_tracks.shape)[als_tracks != PAD]
-    pop_keys = (local * n_tracks + pop_cols)[pop_cols >= 0]
-    keys = np.union1d(als_keys, pop_keys)
-    cand_local, cand_cols = keys // n_tracks, keys % n_tracks
-    cand_rows = rows[cand_local]
 
-    order = np.argsort(als_keys)
-    pos = np.minimum(np.searchsorted(als_keys[order], keys), max(len(als_keys) - 1, 0))
-    in_als = (als_keys[order][pos] == keys) if len(als_keys) else np.zeros(len(keys), bool)
-    rank = np.where(in_als, als_rank[order][pos] if len(als_keys) else 0, settings.n_candidates + 1)
+    def keyed(cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ok = cols >= 0
+        ranks = np.broadcast_to(np.arange(1, cols.shape[1] + 1), cols.shape)
+        return (local * n_tracks + cols)[ok], ranks[ok]
+
+    _, als_tracks, _ = als.recommend(model, inter, settings.n_candidates, settings, rows=rows)
+    als_keys, als_rank = keyed(np.where(als_tracks == PAD, -1, inter.cols_of(als_tracks)))
+
+    pop_pos = top_k_from_ranking(pm.pop_cols, inter.matrix, rows, settings.ranker_pop_candidates)
+    pop_keys, _ = keyed(np.where(pop_pos == PAD, -1, pm.pop_cols[np.maximum(pop_pos, 0)]))
+
+    score_cols = als.scoring_columns(inter, settings.als_score_days)
+    if settings.ranker_recent_candidates > 0:
+        idx, _ = top_k_from_scores(pm.recent[rows], pm.item_unit[score_cols], settings.ranker_recent_candidates,
+                                   exclude=inter.matrix[rows][:, score_cols], batch_size=settings.als_batch_size,
+                                   what=f"recent-taste {inter.phase} scoring")
+        recent_keys, recent_rank = keyed(np.where(idx == PAD, -1, score_cols[np.maximum(idx, 0)]))
+    else:
+        recent_keys, recent_rank = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+
+    keys = np.union1d(np.union1d(als_keys, pop_keys), recent_keys)
+    cand_rows, cand_cols = rows[keys // n_tracks], keys % n_tracks
+    a_rank, in_als = _rank_lookup(keys, als_keys, als_rank, settings.n_candidates + 1)
+    r_rank, in_recent = _rank_lookup(keys, recent_keys, recent_rank, settings.ranker_recent_candidates + 1)
     score = np.einsum("ij,ij->i", model.user_factors[cand_rows], model.item_factors[cand_cols])
+    recent_sim = np.einsum("ij,ij->i", pm.recent[cand_rows], pm.item_unit[cand_cols])
     return pa.table({
         C.User: pa.array(inter.user_ids[cand_rows], pa.int32()),
         C.Item: pa.array(inter.track_ids[cand_cols], pa.int64()),
         "als_score": pa.array(score.astype(np.float64)),
-        "als_rank": pa.array(rank.astype(np.int32)),
+        "als_rank": pa.array(a_rank.astype(np.int32)),
         "pop_rank": pa.array(pm.pop_rank_of_col[cand_cols].astype(np.float64)),
+        "recent_sim": pa.array(recent_sim.astype(np.float64)),
+        "recent_rank": pa.array(r_rank.astype(np.int32)),
         "from_als": pa.array(in_als),
         "from_pop": pa.array(np.isin(keys, pop_keys)),
+        "from_recent": pa.array(in_recent),
     })

@@ -55,6 +55,16 @@ class EvalData:
     genres: sp.csr_matrix  # catalog_ids × genres
     artists: sp.csr_matrix  # catalog_ids × artists
 
+    def subset(self, idx: np.ndarray) -> "EvalData":
+        """The same data restricted to the test users at positions ``idx`` (sorted)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        new_row = np.full(len(self.user_ids), -1, dtype=np.int64)
+        new_row[idx] = np.arange(len(idx))
+        keep = new_row[self.rel_rows] >= 0
+        return EvalData(self.user_ids[idx], self.warm[idx], new_row[self.rel_rows[keep]], self.rel_items[keep],
+                        self.n_relevant[idx], self.train, self.track_ids, self.track_n_users,
+                        self.n_train_users, self.catalog_ids, self.genres, self.artists)
+
     def segment_mask(self, segment: str) -> np.ndarray:
         if segment == "all":
             return np.ones(len(self.user_ids), dtype=bool)
@@ -119,14 +129,33 @@ def with_fallback(primary: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     return out
 
 
-def oracle_lists(con: duckdb.DuckDBPyConnection, data: EvalData, settings: Settings, k: int) -> np.ndarray | None:
-    """Top ``k`` canonical tracks by the generator's true relevance, or None without ``_truth/``.
+def truth_available(settings: Settings) -> bool:
+    return not settings.raw_is_s3 and (Path(settings.raw_uri) / "_truth").is_dir()
+
+
+def oracle_sample(n_users: int, settings: Settings) -> np.ndarray:
+    """Positions of the test users the oracle scores: all, or a seeded sample of oracle_max_users."""
+    if settings.oracle_max_users <= 0 or n_users <= settings.oracle_max_users:
+        return np.arange(n_users)
+    rng = np.random.default_rng(settings.seed)
+    return np.sort(rng.choice(n_users, size=settings.oracle_max_users, replace=False))
+
+
+def oracle_shares(lists: dict[str, np.ndarray], sample: "EvalData", idx: np.ndarray) -> list[tuple[str, str, int, str, float]]:
+    """Each model's NDCG@k as a share of the oracle's, both on the oracle's user sample."""
+    ndcg = {}
+    for model, recs in lists.items():
+        hits = M.hit_matrix(recs[idx] if model != "oracle" else recs, sample.rel_rows, sample.rel_items)
+        ndcg[model] = {k: float(M.ndcg_at_k(hits, sample.n_relevant, k).mean()) for k in KS}
+    return [(model, "all", k, "ndcg_oracle_share", v[k] / ndcg["oracle"][k] if ndcg["oracle"][k] > 0 else float("nan"))
+            for model, v in ndcg.items() for k in KS]
+
+
+def oracle_lists(con: duckdb.DuckDBPyConnection, data: EvalData, settings: Settings, k: int) -> np.ndarray:
+    """Top ``k`` unheard canonical tracks per user by the generator's true test-window relevance.
 
     A canonical track is listened to when any of its raw versions is: P = 1 − Π(1 − p_raw).
     """
-    if settings.raw_is_s3 or not (Path(settings.raw_uri) / "_truth").is_dir():
-        log.info("no generator truth beside the raw files (%s/_truth): oracle skipped", settings.raw_uri)
-        return None
     from music_recs.generator.truth import load_truth
 
     truth = load_truth(Path(settings.raw_uri))
@@ -180,7 +209,7 @@ def metric_rows(model: str, recs: np.ndarray, data: EvalData) -> list[tuple[str,
 
 
 def run(db_path: Path, settings: Settings) -> None:
-    setup_logging("models_py.evaluate")
+    setup_logging("models_py.evaluate", logs_dir=settings.logs_dir)
     from models_py.report import write_report
 
     with timed(log, "evaluate"), connect(db_path) as con:
@@ -196,14 +225,19 @@ def run(db_path: Path, settings: Settings) -> None:
             "als": with_fallback(table_lists(con, Tables.RecsAls, data.user_ids, kmax), pop),
             "reranked": with_fallback(table_lists(con, Tables.RecsFinal, data.user_ids, kmax), pop),
         }
-        with timed(log, "oracle"):
-            oracle = oracle_lists(con, data, settings, kmax)
-        if oracle is not None:
-            lists["oracle"] = oracle
         rows: list[tuple[str, str, int, str, float]] = []
         for model, recs in lists.items():
             with timed(log, f"metrics of {model}"):
                 rows += metric_rows(model, recs, data)
+        if truth_available(settings):
+            idx = oracle_sample(len(data.user_ids), settings)
+            sample = data.subset(idx)
+            with timed(log, f"oracle on {len(idx)} test users"):
+                lists["oracle"] = oracle_lists(con, sample, settings, kmax)
+            rows += metric_rows("oracle", lists["oracle"], sample)
+            rows += oracle_shares(lists, sample, idx)
+        else:
+            log.info("no generator truth beside the raw files (%s/_truth): oracle skipped", settings.raw_uri)
         frame = pd.DataFrame(rows, columns=[C.Model, C.Segment, C.K, C.Metric, C.Value])
         write_table(con, Tables.EvalMetrics, pa.table({
             C.Model: pa.array(frame[C.Model], pa.string()),

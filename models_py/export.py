@@ -24,7 +24,7 @@ def _quote(path: str) -> str:
 
 
 def run(db_path: Path, settings: Settings) -> None:
-    setup_logging("models_py.export")
+    setup_logging("models_py.export", logs_dir=settings.logs_dir)
     uri = settings.export_uri.rstrip("/")
     to_s3 = uri.startswith("s3://")
     with timed(log, "export"), connect(db_path, read_only=True) as con:

@@ -18,7 +18,8 @@ from models_py.columns import Tables
 
 #: Model inputs, in the order the CatBoost model sees them.
 FEATURES: tuple[str, ...] = (
-    "als_score", "als_rank", "als_score_gap", "pop_rank", "from_als", "from_pop",
+    "als_score", "als_rank", "als_score_gap", "pop_rank", "recent_sim", "recent_rank",
+    "from_als", "from_pop", "from_recent",
     "track_user_share", "track_pop_pct", "track_recency_share", "track_last7_share",
     "track_prev7_share", "track_trend", "track_age_days", "track_group_size", "track_is_original",
     "genre_user_share", "genre_best_rank", "artist_user_share", "artist_best_rank",
@@ -98,7 +99,9 @@ def candidate_features(con: duckdb.DuckDBPyConnection, phase: str, cand: pa.Tabl
                    c.als_score, c.als_rank::DOUBLE AS als_rank,
                    c.als_score - MAX(c.als_score) OVER (PARTITION BY c.{C.User}) AS als_score_gap,
                    CASE WHEN isinf(c.pop_rank) THEN NULL ELSE c.pop_rank END AS pop_rank,
+                   c.recent_sim, c.recent_rank::DOUBLE AS recent_rank,
                    c.from_als::DOUBLE AS from_als, c.from_pop::DOUBLE AS from_pop,
+                   c.from_recent::DOUBLE AS from_recent,
                    t.* EXCLUDE ({C.Item}), u.* EXCLUDE ({C.User}),
                    COALESCE(ug.s, 0) AS user_genre_share_sum, COALESCE(ug.m, 0) AS user_genre_share_max,
                    COALESCE(ua.s, 0) AS user_artist_share_sum, COALESCE(ua.m, 0) AS user_artist_share_max

@@ -123,6 +123,25 @@ def validation_ndcg(frame: pd.DataFrame, scores: np.ndarray, n_labels: pd.Series
     return float(M.ndcg_at_k(hits, n_labels.loc[users].to_numpy(), k).mean())
 
 
+def sample_negatives(frame: pd.DataFrame, n_negatives: int, seed: int) -> pd.DataFrame:
+    """Every positive plus up to ``n_negatives`` random negatives per user (0 = keep all).
+
+    Cuts training cost several-fold; the validation users keep all their candidates, so the
+    loss comparison is made on the lists the model will really rank.
+    """
+    if n_negatives <= 0:
+        return frame
+    key = np.random.default_rng(seed).random(len(frame))
+    neg = frame["label"].to_numpy() <= 0
+    order = pd.DataFrame({"u": frame[C.User].to_numpy(), "neg": neg, "key": np.where(neg, key, -1.0)})
+    order = order.sort_values(["u", "key"], kind="stable")
+    groups = order.groupby("u")["neg"]
+    nth = order.groupby("u").cumcount() - (groups.transform("size") - groups.transform("sum"))
+    keep = np.ones(len(frame), dtype=bool)
+    keep[order.index.to_numpy()] = (~order["neg"].to_numpy()) | (nth.to_numpy() < n_negatives)
+    return frame[keep].reset_index(drop=True)
+
+
 def fit_ranker(data: TrainingData, settings: Settings) -> tuple[object, str, dict[str, float]]:
     """Train both losses on a user split; return (best model, its loss, validation NDCG@5 by model)."""
     frame = data.frame
@@ -133,7 +152,8 @@ def fit_ranker(data: TrainingData, settings: Settings) -> tuple[object, str, dic
     n_valid = max(1, int(round(len(users) * settings.ranker_valid_share)))
     valid_users = rng.choice(users, size=n_valid, replace=False)
     is_valid = frame[C.User].isin(valid_users).to_numpy()
-    train, valid = frame[~is_valid], frame[is_valid]
+    train = sample_negatives(frame[~is_valid].reset_index(drop=True), settings.ranker_negatives, settings.seed)
+    valid = frame[is_valid].reset_index(drop=True)
     log.info("ranker training: %d users / %d rows; validation: %d users / %d rows",
              len(users) - n_valid, len(train), n_valid, len(valid))
     results: dict[str, float] = {
@@ -189,7 +209,7 @@ def load_model(db_path: Path, settings: Settings):
 
 
 def run(db_path: Path, settings: Settings) -> None:
-    setup_logging("models_py.ranker")
+    setup_logging("models_py.ranker", logs_dir=settings.logs_dir)
     out_dir = artifacts_dir(db_path, settings)
     with timed(log, "ranker"), connect(db_path) as con:
         require_tables(con, Tables.EventsFit, Tables.EventsLabels, Tables.EventsTrain,
@@ -202,7 +222,7 @@ def run(db_path: Path, settings: Settings) -> None:
         fit_model.save(als.factors_path(db_path, settings, Phases.Fit))
         prepare_phase(con, Phases.Fit)
         with timed(log, "fit candidates and features"):
-            data = labelled_candidates(con, PhaseModels.build(con, fit_inter, fit_model, half_life), settings)
+            data = labelled_candidates(con, PhaseModels.build(con, fit_inter, fit_model, half_life, settings), settings)
         model, loss, results = fit_ranker(data, settings)
         model.save_model(str(model_path(db_path, settings)))
         (out_dir / "ranker.json").write_text(json.dumps(
@@ -218,6 +238,6 @@ def run(db_path: Path, settings: Settings) -> None:
         serve_model = als.AlsModel.load(als.factors_path(db_path, settings, Phases.Serve))
         prepare_phase(con, Phases.Serve)
         with timed(log, "serve candidates, features and scoring"):
-            table = serve(con, PhaseModels.build(con, serve_inter, serve_model, half_life), model, settings)
+            table = serve(con, PhaseModels.build(con, serve_inter, serve_model, half_life, settings), model, settings)
         n = write_table(con, Tables.RecsFinal, table, order_by=f"{C.User}, {C.Rank}")
         log.info("wrote %s: %d rows", Tables.RecsFinal, n)

@@ -102,10 +102,13 @@ def write_report(frame: pd.DataFrame, importance: pd.DataFrame | None, db_path: 
         "holds first listens only). Averages are over users.\n",
         "## All test users, k = 5 (headline)\n", markdown_table(frame, "all", 5),
     ]
-    nd = frame[(frame[C.Metric] == "ndcg") & (frame[C.K] == 5) & (frame[C.Segment] == "all")].set_index(C.Model)[C.Value]
-    if "oracle" in nd.index and nd["oracle"] > 0:
-        parts.append("\nNDCG@5 as a share of the oracle's (generator truth, an upper reference): "
-                     + ", ".join(f"{m} {nd[m] / nd['oracle']:.1%}" for m in MODEL_ORDER if m in nd.index) + ".\n")
+    share = frame[(frame[C.Metric] == "ndcg_oracle_share") & (frame[C.K] == 5)].set_index(C.Model)[C.Value]
+    if len(share):
+        n_oracle = frame[(frame[C.Model] == "oracle") & (frame[C.Metric] == "n_users") & (frame[C.Segment] == "all")][C.Value]
+        parts.append(f"\nNDCG@5 as a share of the oracle's (generator truth, an upper reference; both on the "
+                     f"oracle's seeded sample of {int(n_oracle.iloc[0])} test users, whose metrics the oracle "
+                     "rows above show): "
+                     + ", ".join(f"{m} {share[m]:.1%}" for m in MODEL_ORDER if m in share.index and m != "oracle") + ".\n")
     else:
         parts.append("\nNo oracle: the raw folder has no generator `_truth/` (real data).\n")
     for seg in ("warm", "cold"):

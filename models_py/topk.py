@@ -79,15 +79,19 @@ def top_k_from_ranking(
     out = np.full((len(rows), k), PAD, dtype=np.int64)
     if m == 0:
         return out
-    known = ranked_items >= 0
+    nnz = np.diff(heard.indptr) if heard is not None else None
     for lo in range(0, len(rows), batch_size):
         r = rows[lo:lo + batch_size]
-        mask = np.zeros((len(r), m), dtype=bool)
         has = r >= 0
-        if heard is not None and has.any() and known.any():
-            sub = heard[r[has]][:, ranked_items[known]]
-            dense = np.zeros((int(has.sum()), m), dtype=bool)
-            dense[:, known] = sub.toarray() != 0
+        # a user who heard h tracks finds k unheard ones within the first k + h of the ranking
+        most_heard = int(nnz[r[has]].max()) if nnz is not None and has.any() else 0
+        width = min(m, k + most_heard)
+        head = ranked_items[:width]
+        known = head >= 0
+        mask = np.zeros((len(r), width), dtype=bool)
+        if most_heard and known.any():
+            dense = np.zeros((int(has.sum()), width), dtype=bool)
+            dense[:, known] = heard[r[has]][:, head[known]].toarray() != 0
             mask[has] = dense
         # stable sort on "heard?" keeps the ranking order among the unheard
         order = np.argsort(mask, axis=1, kind="stable")[:, :k]

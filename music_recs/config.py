@@ -106,11 +106,21 @@ class Settings(BaseSettings):
         None, description="Popularity recency half-life in days (0 = no decay); unset = pick on validation."
     )
     ranker_pop_candidates: int = Field(20, description="Popular tracks added to each user's ranker candidates.")
-    ranker_max_users: int = Field(20000, description="Most fit-phase users the ranker trains on (sampled).")
+    ranker_recent_candidates: int = Field(
+        20, description="Tracks closest to a user's recent taste added to the ranker candidates (0 = none)."
+    )
+    ranker_recent_tracks: int = Field(10, description="Last tracks of a user that define the recent taste.")
+    ranker_max_users: int = Field(10000, description="Most fit-phase users the ranker trains on (sampled).")
+    ranker_negatives: int = Field(
+        20, description="Negatives sampled per training user (0 = all); validation keeps every candidate."
+    )
     ranker_depth: int = Field(6, description="CatBoost tree depth.")
     ranker_learning_rate: float = Field(0.1, description="CatBoost learning rate.")
     ranker_valid_share: float = Field(0.2, description="Share of fit users held out to pick the ranker loss.")
     train_threads: int = Field(2, description="Threads for ALS and CatBoost training.")
+    oracle_max_users: int = Field(
+        4000, description="Test users the evaluation's oracle scores (seeded sample; 0 = all)."
+    )
 
     # --- services ----------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Bind address of the services.")

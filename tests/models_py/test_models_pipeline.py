@@ -91,9 +91,12 @@ def test_eval_metrics_cover_every_model_segment_k_and_metric(ro, tiny_build):
     assert set(frame["model"]) == set(MODELS)  # tiny data has _truth/: the oracle is there
     segments = {"all", "warm"} | ({"cold"} if q(ro, "SELECT COUNT(*) FROM events_test ANTI JOIN user_index USING (user_id)")[0][0] else set())
     for (model, segment, k), group in frame.groupby(["model", "segment", "k"]):
-        assert set(group["metric"]) == metrics, (model, segment, k)
+        extra = {"ndcg_oracle_share"} if segment == "all" else set()
+        assert set(group["metric"]) == metrics | extra, (model, segment, k)
+    shares = frame[frame["metric"] == "ndcg_oracle_share"].set_index(["model", "k"])["value"]
+    assert (shares.xs("oracle", level="model") == 1.0).all()
     assert set(frame["segment"]) == segments and set(frame["k"]) == set(KS)
-    bounded = frame[~frame["metric"].isin(["novelty", "n_users"])]
+    bounded = frame[~frame["metric"].isin(["novelty", "n_users", "ndcg_oracle_share"])]
     assert bounded["value"].between(0, 1).all()
     assert (frame[frame["metric"] == "novelty"]["value"] > 0).all()
     # cold users get the same popularity fallback in every model except the oracle

@@ -62,7 +62,7 @@ def _table(name: str):
 def _reranked_live(tb, con, inter) -> Recommender:
     model = ranker.load_model(tb.db_path, tb.settings)
     pm = PhaseModels.build(con, inter, als.AlsModel.load(als.factors_path(tb.db_path, tb.settings, Phases.Serve)),
-                           popularity.load_half_life(tb.db_path, tb.settings))
+                           popularity.load_half_life(tb.db_path, tb.settings), tb.settings)
     prepare_phase(con, Phases.Serve)
 
     def rec(users: np.ndarray, k: int) -> np.ndarray:
