@@ -83,17 +83,17 @@ class Settings(BaseSettings):
     dbt_threads: int = Field(2, description="DuckDB threads during `dbt build`.")
 
     # --- models ------------------------------------------------------------------------
-    als_factors: int = Field(64, description="ALS latent factors.")
+    als_factors: int = Field(32, description="ALS latent factors (tuned on validation, docs/models.md).")
     als_iterations: int = Field(15, description="ALS iterations.")
-    als_regularization: float = Field(0.05, description="ALS L2 regularization.")
-    als_alpha: float = Field(10.0, description="ALS confidence scale (see models_py/als.py).")
+    als_regularization: float = Field(10.0, description="ALS L2 regularization.")
+    als_alpha: float = Field(3.0, description="ALS confidence scale (see models_py/als.py).")
     n_candidates: int = Field(100, description="ALS candidates per user.")
     n_similar: int = Field(20, description="Similar tracks kept per track.")
     n_recs: int = Field(50, description="Final recommendations kept per user.")
     n_popular: int = Field(100, description="Length of the global / per-genre popularity lists.")
     ranker_iterations: int = Field(300, description="CatBoost iterations.")
     als_recency_half_life_days: float = Field(
-        60.0, description="ALS confidence: half-life (days before the split) of a listen's weight."
+        20.0, description="ALS confidence: half-life (days before the split) of a listen's weight."
     )
     als_recency_floor: float = Field(
         0.3, description="ALS confidence: weight share an arbitrarily old listen keeps (0..1)."
