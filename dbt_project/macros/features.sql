@@ -3,7 +3,8 @@
   the reference date label_start, 'serve' reads events_train with split_date. Each feature mart
   calls its macro twice (once per phase), so both phases are computed by the same SQL and a
   model's features are scaled identically when it trains and when it serves.
-  `cutoff` is the split_info column that is "today" for the phase.
+  `cutoff` is the split_info column that is "today" for the phase. (Affinities compute both
+  phases in one pass, see user_affinity.)
 -#}
 
 {% macro track_features_for(phase, events, cutoff) -%}
@@ -65,14 +66,14 @@ select * from (
 {%- endmacro %}
 
 
-{% macro user_features_for(phase, events, listens, cutoff) -%}
+{% macro user_features_for(phase, events, user_days, cutoff) -%}
 select * from (
     with events as (
         select * from {{ events }}
     ),
 
-    listens as (
-        select user_id, listen_date from {{ listens }}
+    user_days as (
+        select user_id, listen_date from {{ user_days }}
     ),
 
     cutoff as (
@@ -90,11 +91,11 @@ select * from (
     ),
 
     active_days as (
-        select listens.user_id, count(distinct listens.listen_date) as n_active_days
-        from listens
+        select user_days.user_id, count(*) as n_active_days
+        from user_days
         cross join cutoff
-        where listens.listen_date <= cutoff.ref_date
-        group by listens.user_id
+        where user_days.listen_date <= cutoff.ref_date
+        group by user_days.user_id
     ),
 
     final as (
@@ -116,44 +117,69 @@ select * from (
 {%- endmacro %}
 
 
-{#- Per (user, entity): how many of the user's tracks carry the entity, and their share of the
-    user's tracks (tracks without the entity type count in the denominator). -#}
-{% macro user_affinity_for(phase, events, item_entities, entity_col) -%}
-select * from (
-    with events as (
-        select user_id, track_id from {{ events }}
-    ),
+{#- Per phase and (user, entity): how many of the user's tracks carry the entity, and their
+    share of the user's tracks (tracks without the entity type count in the denominator).
+    Both phases in one pass, because at full scale this is the heaviest model (250M rows for
+    artists): a (user, track) pair is in events_fit exactly when it is in events_train with
+    first_listen <= label_start, and affinity counts pairs, not listens, so the fit counts are
+    the train counts restricted to those pairs - the same numbers as reading events_fit. -#}
+{% macro user_affinity(item_entities, entity_col) -%}
+with events as (
+    select user_id, track_id, first_listen from {{ ref('events_train') }}
+),
 
-    item_entities as (
-        select track_id, {{ entity_col }} from {{ item_entities }}
-    ),
+split as (
+    select label_start from {{ ref('split_info') }}
+),
 
-    user_totals as (
-        select user_id, count(*) as n_user_tracks
-        from events
-        group by user_id
-    ),
+item_entities as (
+    select track_id, {{ entity_col }} from {{ item_entities }}
+),
 
-    user_entities as (
-        select events.user_id, item_entities.{{ entity_col }}, count(*) as n_tracks
-        from events
-        inner join item_entities on item_entities.track_id = events.track_id
-        group by events.user_id, item_entities.{{ entity_col }}
-    ),
+flagged as (
+    select events.user_id, events.track_id, events.first_listen <= split.label_start as in_fit
+    from events
+    cross join split
+),
 
-    final as (
-        select
-            '{{ phase }}' as phase,
-            user_entities.user_id,
-            user_entities.{{ entity_col }},
-            user_entities.n_tracks,
-            user_entities.n_tracks / user_totals.n_user_tracks as share
-        from user_entities
-        inner join user_totals on user_totals.user_id = user_entities.user_id
-    )
+user_totals as (
+    select
+        user_id,
+        count(*) filter (where in_fit) as n_fit,
+        count(*) as n_serve
+    from flagged
+    group by user_id
+),
 
-    select * from final
+user_entities as materialized (
+    select
+        flagged.user_id,
+        item_entities.{{ entity_col }},
+        count(*) filter (where flagged.in_fit) as n_fit,
+        count(*) as n_serve
+    from flagged
+    inner join item_entities on item_entities.track_id = flagged.track_id
+    group by flagged.user_id, item_entities.{{ entity_col }}
+),
+
+final as (
+    {%- for phase in ['fit', 'serve'] %}
+    select
+        '{{ phase }}' as phase,
+        user_entities.user_id,
+        user_entities.{{ entity_col }},
+        user_entities.n_{{ phase }} as n_tracks,
+        user_entities.n_{{ phase }} / user_totals.n_{{ phase }} as share
+    from user_entities
+    inner join user_totals on user_totals.user_id = user_entities.user_id
+    where user_entities.n_{{ phase }} > 0
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
 )
+
+select * from final
 {%- endmacro %}
 
 

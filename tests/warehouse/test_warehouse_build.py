@@ -226,3 +226,26 @@ def test_no_listen_of_a_duplicate_is_lost(tiny_con, tiny_warehouse) -> None:
         JOIN map_tracks m ON m.raw_id = i.track_id
         WHERE m.raw_id <> m.canonical_id AND i.track_seq <= ?""", [threshold])[0][0]
     assert on_duplicates > 0, "the tiny data must exercise listens of duplicate ids"
+
+
+def test_affinities_equal_a_recount_from_each_phases_events(tiny_con) -> None:
+    """The one-pass affinity gives exactly what counting events_fit / events_train gives."""
+    for entity, items_table in (("artist", "item_artists"), ("genre", "item_genres")):
+        for phase, events in (("fit", "events_fit"), ("serve", "events_train")):
+            recount = rows(tiny_con, f"""
+                WITH per_user AS (SELECT user_id, count(*) AS n FROM {events} GROUP BY 1)
+                SELECT e.user_id, i.{entity}_id, count(*) AS n_tracks,
+                       round(count(*) / any_value(u.n), 9) AS share
+                FROM {events} e JOIN {items_table} i USING (track_id) JOIN per_user u USING (user_id)
+                GROUP BY 1, 2 ORDER BY 1, 2""")
+            got = rows(tiny_con, f"""
+                SELECT user_id, {entity}_id, n_tracks, round(share, 9)
+                FROM user_{entity}_affinity WHERE phase = ? ORDER BY 1, 2""", [phase])
+            assert got == recount and got, (entity, phase)
+    active = rows(tiny_con, """
+        SELECT f.user_id, f.n_active_days, count(DISTINCT l.listen_date)
+        FROM user_features f JOIN int_listens_unioned l USING (user_id)
+        CROSS JOIN split_info s
+        WHERE f.phase = 'fit' AND l.listen_date <= s.label_start
+        GROUP BY 1, 2 HAVING f.n_active_days <> count(DISTINCT l.listen_date)""")
+    assert active == []
