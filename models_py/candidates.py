@@ -27,16 +27,33 @@ from models_py.topk import top_k_from_ranking, top_k_from_scores
 from music_recs.config import Settings
 
 
-def recent_profiles(inter: Interactions, item_unit: np.ndarray, n_recent: int) -> np.ndarray:
-    """Unit mean of the unit item vectors of each user's ``n_recent`` most recent tracks."""
+def recent_tracks(inter: Interactions, n_recent: int) -> np.ndarray:
+    """Columns of each user's ``n_recent`` most recent tracks (newest first, -1 padded)."""
     m = inter.matrix
     row_of = np.repeat(np.arange(inter.n_users), np.diff(m.indptr))
     order = np.lexsort((m.indices, inter.age_days, row_of))  # by user, newest first, then column
     pos = np.arange(m.nnz) - m.indptr[row_of[order]]
     keep = order[pos < n_recent]
-    sums = np.zeros((inter.n_users, item_unit.shape[1]), dtype=np.float64)
-    np.add.at(sums, row_of[keep], item_unit[m.indices[keep]])
-    return normalized(sums)
+    out = np.full((inter.n_users, n_recent), -1, dtype=np.int64)
+    out[row_of[keep], pos[pos < n_recent]] = m.indices[keep]
+    return out
+
+
+def recent_profiles(recent: np.ndarray, item_unit: np.ndarray) -> np.ndarray:
+    """Unit mean of the unit item vectors of each user's recent tracks."""
+    vecs = np.where((recent >= 0)[:, :, None], item_unit[np.maximum(recent, 0)], 0.0)
+    return normalized(vecs.sum(axis=1))
+
+
+def max_similarity(recent: np.ndarray, item_unit: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                   chunk: int = 100_000) -> np.ndarray:
+    """Largest cosine between each (user row, track col) pair's track and the user's recent tracks."""
+    out = np.empty(len(rows), dtype=np.float32)
+    for lo in range(0, len(rows), chunk):
+        r, c = recent[rows[lo:lo + chunk]], cols[lo:lo + chunk]
+        sims = np.einsum("nf,nkf->nk", item_unit[c], item_unit[np.maximum(r, 0)])
+        out[lo:lo + chunk] = np.where(r >= 0, sims, -1.0).max(axis=1)
+    return out
 
 
 @dataclass
@@ -48,6 +65,7 @@ class PhaseModels:
     pop_cols: np.ndarray  # columns of inter, most popular first
     pop_rank_of_col: np.ndarray  # 1-based popularity rank of every column (inf if never heard)
     item_unit: np.ndarray  # ALS item vectors scaled to unit length
+    recent_cols: np.ndarray  # every user's last tracks (columns, -1 padded)
     recent: np.ndarray  # recent-taste profile of every user (unit vectors)
 
     @classmethod
@@ -61,7 +79,8 @@ class PhaseModels:
         rank = np.full(inter.n_tracks, np.inf)
         rank[cols] = np.arange(1, len(cols) + 1)
         unit = normalized(model.item_factors)
-        return cls(inter, model, cols, rank, unit, recent_profiles(inter, unit, settings.ranker_recent_tracks))
+        last = recent_tracks(inter, settings.ranker_recent_tracks)
+        return cls(inter, model, cols, rank, unit, last, recent_profiles(last, unit))
 
 
 def _rank_lookup(keys: np.ndarray, source_keys: np.ndarray, source_rank: np.ndarray, missing: int) -> tuple[np.ndarray, np.ndarray]:
@@ -80,7 +99,8 @@ def candidates(pm: PhaseModels, rows: np.ndarray, settings: Settings) -> pa.Tabl
     Columns: user_id, track_id; als_score (dot product, for every candidate) and als_rank
     (1-based in the user's ALS list, n_candidates + 1 when absent); pop_rank (global
     popularity rank of the track in the phase); recent_sim (cosine of the track to the user's
-    recent profile) and recent_rank (ranker_recent_candidates + 1 when absent); from_* flags.
+    recent profile), recent_max_sim (best cosine to one of the user's last tracks) and
+    recent_rank (ranker_recent_candidates + 1 when absent); from_* flags.
     """
     inter, model = pm.inter, pm.model
     rows = np.asarray(rows, dtype=np.int64)
@@ -113,6 +133,7 @@ def candidates(pm: PhaseModels, rows: np.ndarray, settings: Settings) -> pa.Tabl
     r_rank, in_recent = _rank_lookup(keys, recent_keys, recent_rank, settings.ranker_recent_candidates + 1)
     score = np.einsum("ij,ij->i", model.user_factors[cand_rows], model.item_factors[cand_cols])
     recent_sim = np.einsum("ij,ij->i", pm.recent[cand_rows], pm.item_unit[cand_cols])
+    recent_max = max_similarity(pm.recent_cols, pm.item_unit, cand_rows, cand_cols)
     return pa.table({
         C.User: pa.array(inter.user_ids[cand_rows], pa.int32()),
         C.Item: pa.array(inter.track_ids[cand_cols], pa.int64()),
@@ -121,6 +142,7 @@ def candidates(pm: PhaseModels, rows: np.ndarray, settings: Settings) -> pa.Tabl
         "pop_rank": pa.array(pm.pop_rank_of_col[cand_cols].astype(np.float64)),
         "recent_sim": pa.array(recent_sim.astype(np.float64)),
         "recent_rank": pa.array(r_rank.astype(np.int32)),
+        "recent_max_sim": pa.array(recent_max.astype(np.float64)),
         "from_als": pa.array(in_als),
         "from_pop": pa.array(np.isin(keys, pop_keys)),
         "from_recent": pa.array(in_recent),

@@ -15,15 +15,18 @@ import pyarrow as pa
 
 from models_py.columns import Columns as C
 from models_py.columns import Tables
+from models_py.data import phase_events
 
 #: Model inputs, in the order the CatBoost model sees them.
 FEATURES: tuple[str, ...] = (
-    "als_score", "als_rank", "als_score_gap", "pop_rank", "recent_sim", "recent_rank",
+    "als_score", "als_rank", "als_score_gap", "pop_rank", "recent_sim", "recent_max_sim", "recent_rank",
     "from_als", "from_pop", "from_recent",
     "track_user_share", "track_pop_pct", "track_recency_share", "track_last7_share",
     "track_prev7_share", "track_trend", "track_age_days", "track_group_size", "track_is_original",
     "genre_user_share", "genre_best_rank", "artist_user_share", "artist_best_rank",
+    "track_artist_share", "track_genre_share", "fav_score", "taste_score",
     "user_tracks_pct", "user_days_pct", "user_days_since_last", "user_tracks_per_day",
+    "user_mean_pop_pct", "user_top_artist_share", "pop_pct_vs_user",
     "user_genre_share_sum", "user_genre_share_max", "user_artist_share_sum", "user_artist_share_max",
 )
 
@@ -36,6 +39,7 @@ REQUIRED_TABLES = (
 
 def prepare_phase(con: duckdb.DuckDBPyConnection, phase: str) -> None:
     """Per-track and per-user features of a phase into temp tables (once per phase)."""
+    phase_events(phase)  # validates the phase name used in the temp table names
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _track_feats_{phase} AS
         WITH pu AS (SELECT COUNT(*)::DOUBLE AS n FROM {Tables.UserFeatures} WHERE phase = $phase),
@@ -48,7 +52,20 @@ def prepare_phase(con: duckdb.DuckDBPyConnection, phase: str) -> None:
                       MIN(af.pop_rank)::DOUBLE AS artist_best_rank
                FROM {Tables.ItemArtists} a
                JOIN {Tables.ArtistFeatures} af ON af.{C.Artist} = a.{C.Artist} AND af.phase = $phase, pu
-               GROUP BY a.{C.Item})
+               GROUP BY a.{C.Item}),
+        tf AS (SELECT {C.Item}, pop_recency FROM {Tables.TrackFeatures} WHERE phase = $phase),
+        -- the track's share of its artist's / genre's recency-weighted listeners: how a fan
+        -- of the artist (or the genre) splits their listens among its tracks
+        art AS (SELECT a.{C.Artist}, SUM(tf.pop_recency) AS total
+                FROM {Tables.ItemArtists} a JOIN tf ON tf.{C.Item} = a.{C.Item} GROUP BY a.{C.Artist}),
+        gen AS (SELECT g.{C.Genre}, SUM(tf.pop_recency) AS total
+                FROM {Tables.ItemGenres} g JOIN tf ON tf.{C.Item} = g.{C.Item} GROUP BY g.{C.Genre}),
+        tas AS (SELECT a.{C.Item}, MAX(tf.pop_recency / NULLIF(art.total, 0)) AS track_artist_share
+                FROM {Tables.ItemArtists} a JOIN tf ON tf.{C.Item} = a.{C.Item}
+                JOIN art ON art.{C.Artist} = a.{C.Artist} GROUP BY a.{C.Item}),
+        tgs AS (SELECT g.{C.Item}, MAX(tf.pop_recency / NULLIF(gen.total, 0)) AS track_genre_share
+                FROM {Tables.ItemGenres} g JOIN tf ON tf.{C.Item} = g.{C.Item}
+                JOIN gen ON gen.{C.Genre} = g.{C.Genre} GROUP BY g.{C.Item})
         SELECT t.{C.Item},
                t.n_users / pu.n AS track_user_share,
                percent_rank() OVER (ORDER BY t.n_users) AS track_pop_pct,
@@ -59,20 +76,34 @@ def prepare_phase(con: duckdb.DuckDBPyConnection, phase: str) -> None:
                t.days_since_first::DOUBLE AS track_age_days,
                t.group_size::DOUBLE AS track_group_size,
                (i.version_type = 'original')::DOUBLE AS track_is_original,
-               tg.genre_user_share, tg.genre_best_rank, ta.artist_user_share, ta.artist_best_rank
+               tg.genre_user_share, tg.genre_best_rank, ta.artist_user_share, ta.artist_best_rank,
+               tas.track_artist_share, tgs.track_genre_share
         FROM {Tables.TrackFeatures} t CROSS JOIN pu
         LEFT JOIN {Tables.Items} i ON i.{C.Item} = t.{C.Item}
         LEFT JOIN tg ON tg.{C.Item} = t.{C.Item}
         LEFT JOIN ta ON ta.{C.Item} = t.{C.Item}
+        LEFT JOIN tas ON tas.{C.Item} = t.{C.Item}
+        LEFT JOIN tgs ON tgs.{C.Item} = t.{C.Item}
         WHERE t.phase = $phase""", {"phase": phase})
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _user_feats_{phase} AS
-        SELECT {C.User},
-               percent_rank() OVER (ORDER BY n_tracks) AS user_tracks_pct,
-               percent_rank() OVER (ORDER BY n_active_days) AS user_days_pct,
-               days_since_last::DOUBLE AS user_days_since_last,
-               n_tracks / GREATEST(n_active_days, 1)::DOUBLE AS user_tracks_per_day
-        FROM {Tables.UserFeatures} WHERE phase = $phase""", {"phase": phase})
+        WITH taste AS (
+            SELECT e.{C.User}, AVG(t.track_pop_pct) AS user_mean_pop_pct
+            FROM {phase_events(phase)} e JOIN _track_feats_{phase} t ON t.{C.Item} = e.{C.Item}
+            GROUP BY e.{C.User}),
+        fav AS (
+            SELECT {C.User}, MAX(share) AS user_top_artist_share
+            FROM {Tables.UserArtistAffinity} WHERE phase = $phase GROUP BY {C.User})
+        SELECT u.{C.User},
+               percent_rank() OVER (ORDER BY u.n_tracks) AS user_tracks_pct,
+               percent_rank() OVER (ORDER BY u.n_active_days) AS user_days_pct,
+               u.days_since_last::DOUBLE AS user_days_since_last,
+               u.n_tracks / GREATEST(u.n_active_days, 1)::DOUBLE AS user_tracks_per_day,
+               taste.user_mean_pop_pct, fav.user_top_artist_share
+        FROM {Tables.UserFeatures} u
+        LEFT JOIN taste ON taste.{C.User} = u.{C.User}
+        LEFT JOIN fav ON fav.{C.User} = u.{C.User}
+        WHERE u.phase = $phase""", {"phase": phase})
 
 
 def candidate_features(con: duckdb.DuckDBPyConnection, phase: str, cand: pa.Table) -> pd.DataFrame:
@@ -99,12 +130,15 @@ def candidate_features(con: duckdb.DuckDBPyConnection, phase: str, cand: pa.Tabl
                    c.als_score, c.als_rank::DOUBLE AS als_rank,
                    c.als_score - MAX(c.als_score) OVER (PARTITION BY c.{C.User}) AS als_score_gap,
                    CASE WHEN isinf(c.pop_rank) THEN NULL ELSE c.pop_rank END AS pop_rank,
-                   c.recent_sim, c.recent_rank::DOUBLE AS recent_rank,
+                   c.recent_sim, c.recent_max_sim, c.recent_rank::DOUBLE AS recent_rank,
                    c.from_als::DOUBLE AS from_als, c.from_pop::DOUBLE AS from_pop,
                    c.from_recent::DOUBLE AS from_recent,
                    t.* EXCLUDE ({C.Item}), u.* EXCLUDE ({C.User}),
                    COALESCE(ug.s, 0) AS user_genre_share_sum, COALESCE(ug.m, 0) AS user_genre_share_max,
-                   COALESCE(ua.s, 0) AS user_artist_share_sum, COALESCE(ua.m, 0) AS user_artist_share_max
+                   COALESCE(ua.s, 0) AS user_artist_share_sum, COALESCE(ua.m, 0) AS user_artist_share_max,
+                   t.track_pop_pct - u.user_mean_pop_pct AS pop_pct_vs_user,
+                   COALESCE(ua.m, 0) * t.track_artist_share AS fav_score,
+                   COALESCE(ug.m, 0) * t.track_genre_share AS taste_score
             FROM _cand c
             LEFT JOIN _track_feats_{phase} t ON t.{C.Item} = c.{C.Item}
             LEFT JOIN _user_feats_{phase} u ON u.{C.User} = c.{C.User}

@@ -36,7 +36,7 @@ log = logging.getLogger("models_py.ranker")
 
 LOSSES = ("Logloss", "YetiRank")
 VALIDATION_K = 5
-SERVE_CHUNK_USERS = 20000
+SERVE_CHUNK_USERS = 10000
 
 
 @dataclass
@@ -143,7 +143,12 @@ def sample_negatives(frame: pd.DataFrame, n_negatives: int, seed: int) -> pd.Dat
 
 
 def fit_ranker(data: TrainingData, settings: Settings) -> tuple[object, str, dict[str, float]]:
-    """Train both losses on a user split; return (best model, its loss, validation NDCG@5 by model)."""
+    """Pick the loss on a user split, then train the winner on every training user.
+
+    Both losses train on the same sample of at most ``ranker_select_users`` training users
+    (YetiRank costs several times Logloss per row) and are scored on all validation users.
+    Returns (model, its loss, validation NDCG@5 by model).
+    """
     frame = data.frame
     users = np.unique(frame[C.User].to_numpy())
     if len(users) < 4:
@@ -151,26 +156,45 @@ def fit_ranker(data: TrainingData, settings: Settings) -> tuple[object, str, dic
     rng = np.random.default_rng(settings.seed)
     n_valid = max(1, int(round(len(users) * settings.ranker_valid_share)))
     valid_users = rng.choice(users, size=n_valid, replace=False)
-    is_valid = frame[C.User].isin(valid_users).to_numpy()
-    train = sample_negatives(frame[~is_valid].reset_index(drop=True), settings.ranker_negatives, settings.seed)
-    valid = frame[is_valid].reset_index(drop=True)
-    log.info("ranker training: %d users / %d rows; validation: %d users / %d rows",
-             len(users) - n_valid, len(train), n_valid, len(valid))
+    train_users = np.setdiff1d(users, valid_users)
+    select_users = train_users
+    if 0 < settings.ranker_select_users < len(train_users):
+        select_users = np.sort(rng.choice(train_users, size=settings.ranker_select_users, replace=False))
+    valid = frame[frame[C.User].isin(valid_users)].reset_index(drop=True)
+    train = sample_negatives(frame[frame[C.User].isin(train_users)].reset_index(drop=True),
+                             settings.ranker_negatives, settings.seed)
+    select = train[train[C.User].isin(select_users)].reset_index(drop=True)
+    log.info("ranker data: %d training users / %d rows (loss selection on %d users / %d rows); "
+             "validation: %d users / %d rows", len(train_users), len(train), len(select_users),
+             len(select), n_valid, len(valid))
     results: dict[str, float] = {
         "ALS order": validation_ndcg(valid, -valid["als_rank"].to_numpy(), data.n_labels),
     }
     models = {}
     for loss in LOSSES:
-        with timed(log, f"CatBoost {loss}"):
+        with timed(log, f"CatBoost {loss} on {len(select_users)} users"):
             model = _catboost(loss, settings)
-            model.fit(_pool(train))
+            model.fit(_pool(select))
         results[loss] = validation_ndcg(valid, predict(model, valid), data.n_labels)
         models[loss] = model
-    for name, value in results.items():
-        log.info("ranker validation NDCG@%d: %-9s %.4f", VALIDATION_K, name, value)
+        log.info("ranker validation NDCG@%d: %-9s %.4f (ALS order %.4f)", VALIDATION_K, loss,
+                 results[loss], results["ALS order"])
     best = max(LOSSES, key=lambda loss: (results[loss], -LOSSES.index(loss)))
+    model = models[best]
+    if len(select_users) < len(train_users):
+        with timed(log, f"CatBoost {best} on all {len(train_users)} training users"):
+            model = _catboost(best, settings)
+            model.fit(_pool(train))
+        results[f"{best} (all training users)"] = validation_ndcg(valid, predict(model, valid), data.n_labels)
+    if settings.ranker_refit_all:
+        everyone = sample_negatives(frame, settings.ranker_negatives, settings.seed)
+        with timed(log, f"CatBoost {best} refit on all {len(users)} label users (validation included)"):
+            model = _catboost(best, settings)
+            model.fit(_pool(everyone))
+    for name, value in results.items():
+        log.info("ranker validation NDCG@%d: %-22s %.4f", VALIDATION_K, name, value)
     log.info("ranker keeps %s", best)
-    return models[best], best, results
+    return model, best, results
 
 
 def rerank(con: duckdb.DuckDBPyConnection, pm: PhaseModels, model, rows: np.ndarray,

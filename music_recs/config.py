@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     als_score_days: int = Field(
         30, description="ALS/similar scoring: only tracks heard in the last N train days (0 = all)."
     )
-    als_batch_size: int = Field(2048, description="Users per ALS scoring batch.")
+    als_batch_size: int = Field(1024, description="Users per ALS scoring batch.")
     popularity_half_life_days: float | None = Field(
         None, description="Popularity recency half-life in days (0 = no decay); unset = pick on validation."
     )
@@ -110,13 +110,19 @@ class Settings(BaseSettings):
         20, description="Tracks closest to a user's recent taste added to the ranker candidates (0 = none)."
     )
     ranker_recent_tracks: int = Field(10, description="Last tracks of a user that define the recent taste.")
-    ranker_max_users: int = Field(10000, description="Most fit-phase users the ranker trains on (sampled).")
+    ranker_max_users: int = Field(30000, description="Most fit-phase users the ranker trains on (sampled).")
+    ranker_select_users: int = Field(
+        5000, description="Training users both losses are compared on (0 = all); the winner then trains on all."
+    )
     ranker_negatives: int = Field(
         20, description="Negatives sampled per training user (0 = all); validation keeps every candidate."
     )
     ranker_depth: int = Field(6, description="CatBoost tree depth.")
     ranker_learning_rate: float = Field(0.1, description="CatBoost learning rate.")
     ranker_valid_share: float = Field(0.2, description="Share of fit users held out to pick the ranker loss.")
+    ranker_refit_all: bool = Field(
+        True, description="After validation, refit the kept loss on every label user (validation users too)."
+    )
     train_threads: int = Field(2, description="Threads for ALS and CatBoost training.")
     oracle_max_users: int = Field(
         4000, description="Test users the evaluation's oracle scores (seeded sample; 0 = all)."
