@@ -249,3 +249,10 @@ def test_affinities_equal_a_recount_from_each_phases_events(tiny_con) -> None:
         WHERE f.phase = 'fit' AND l.listen_date <= s.label_start
         GROUP BY 1, 2 HAVING f.n_active_days <> count(DISTINCT l.listen_date)""")
     assert active == []
+
+
+def test_events_are_stored_ordered_by_user(tiny_con) -> None:
+    """The services' per-user point queries prune row groups only if `events` is clustered."""
+    users = tiny_con.execute("SELECT user_id FROM events").fetchnumpy()["user_id"]  # storage order
+    assert len(users) > 1000
+    assert bool(np.all(np.diff(users) >= 0)), "events must be stored ordered by user_id"
