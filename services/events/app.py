@@ -7,8 +7,8 @@ warehouse is published yet, listens are still recorded, since losing them would 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Annotated
 
@@ -27,9 +27,9 @@ from services.api import (
     UserIdPath,
     UserIdQuery,
     health_router,
-    install_error_handlers,
     json_response,
 )
+from services.app_base import Reader, service_app
 from services.events.store import Event, EventStore
 from services.lookups import TrackMap
 
@@ -89,12 +89,17 @@ def get_store(request: Request) -> EventStore:
     return request.app.state.store
 
 
-def get_reader(request: Request) -> WarehouseReader:
-    return request.app.state.reader
-
-
 Store = Annotated[EventStore, Depends(get_store)]
-Reader = Annotated[WarehouseReader, Depends(get_reader)]
+
+
+@contextmanager
+def _open_store(app: FastAPI, settings: Settings) -> Iterator[EventStore]:
+    """The SQLite store lives as long as the app (opened before the warehouse reader)."""
+    app.state.store = EventStore(settings.events_db)
+    try:
+        yield app.state.store
+    finally:
+        app.state.store.close()
 
 
 def _record(store: EventStore, reader: WarehouseReader, user_id: int, track_id: int,
@@ -112,26 +117,15 @@ def _record(store: EventStore, reader: WarehouseReader, user_id: int, track_id: 
 def create_app(settings: Settings) -> FastAPI:
     """The events app; its lifespan opens the SQLite store and the warehouse reader."""
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = EventStore(settings.events_db)
-        app.state.reader = WarehouseReader(
-            settings.warehouse_path,
-            settings.warehouse_check_interval_s,
-            warmers={"track_map": TrackMap.load},
-            required_tables=("map_tracks",),
-        ).start()
-        yield
-        app.state.reader.close()
-        app.state.store.close()
-
-    app = FastAPI(
+    app = service_app(
+        settings,
         title="music_recs events",
         description="Records listens durably (SQLite, WAL, synchronous=FULL); recent listens.",
-        version="1.0",
-        lifespan=lifespan,
+        warmers={"track_map": TrackMap.load},
+        required_tables=("map_tracks",),
+        with_client=False,
+        extra=lambda app: _open_store(app, settings),
     )
-    install_error_handlers(app)
 
     def ready() -> Ready:
         store_facts = app.state.store.check()

@@ -11,11 +11,9 @@ built from what is left (popularity from this service's own warehouse reader at 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -31,10 +29,10 @@ from services.api import (
     UserIdPath,
     UserIdQuery,
     health_router,
-    install_error_handlers,
     unavailable_response,
     json_response,
 )
+from services.app_base import Client, Reader, service_app
 from services.clients import ServiceClient
 from services.final.blend import blend
 from services.lookups import CatalogIndex, TrackMap, load_heard, load_popular
@@ -63,18 +61,6 @@ class FinalRecs(BaseModel):
     )
     degraded: list[str] = Field(default_factory=list, description="Dependencies that were down.")
     items: list[RecItem]
-
-
-def get_reader(request: Request) -> WarehouseReader:
-    return request.app.state.reader
-
-
-def get_client(request: Request) -> ServiceClient:
-    return request.app.state.client
-
-
-Reader = Annotated[WarehouseReader, Depends(get_reader)]
-Client = Annotated[ServiceClient, Depends(get_client)]
 
 
 def _labeled(body: dict[str, Any] | None, label: str) -> list[tuple[int, str]]:
@@ -162,29 +148,16 @@ def _listened(online: dict[str, Any]) -> list[int] | None:
 def create_app(settings: Settings) -> FastAPI:
     """The final app; its lifespan opens the warehouse reader and the HTTP client."""
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.reader = WarehouseReader(
-            settings.warehouse_path,
-            settings.warehouse_check_interval_s,
-            warmers={"popular": load_popular, "track_map": TrackMap.load,
-                     "catalog": CatalogIndex.load,
-                     "heard": load_heard(settings.serving_memory_rows)},
-            required_tables=REQUIRED,
-        ).start()
-        app.state.client = ServiceClient(settings)
-        yield
-        await app.state.client.aclose()
-        app.state.reader.close()
-
-    app = FastAPI(
+    app = service_app(
+        settings,
         title="music_recs final",
         description="Blended offline + online recommendations with track names; degrades "
         "to offline + popularity when a dependency is down.",
-        version="1.0",
-        lifespan=lifespan,
+        warmers={"popular": load_popular, "track_map": TrackMap.load,
+                 "catalog": CatalogIndex.load,
+                 "heard": load_heard(settings.serving_memory_rows)},
+        required_tables=REQUIRED,
     )
-    install_error_handlers(app)
 
     async def ready() -> Ready:
         """Ready when the own warehouse is readable (dependencies only degrade answers)."""

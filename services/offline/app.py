@@ -8,11 +8,9 @@ global otherwise. If the events service is down, the answer says so (``degraded`
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -28,11 +26,11 @@ from services.api import (
     UserIdPath,
     UserIdQuery,
     health_router,
-    install_error_handlers,
     unavailable_response,
     warehouse_ready,
     json_response,
 )
+from services.app_base import Client, Reader, service_app
 from services.clients import ServiceClient
 from services.lookups import (
     TrackMap,
@@ -59,18 +57,6 @@ class OfflineRecs(BaseModel):
     build_id: str
     degraded: list[str] = Field(default_factory=list, description="Dependencies that were down.")
     items: list[OfflineItem]
-
-
-def get_reader(request: Request) -> WarehouseReader:
-    return request.app.state.reader
-
-
-def get_client(request: Request) -> ServiceClient:
-    return request.app.state.client
-
-
-Reader = Annotated[WarehouseReader, Depends(get_reader)]
-Client = Annotated[ServiceClient, Depends(get_client)]
 
 
 def _personal(reader: WarehouseReader, user_id: int, k: int) -> OfflineRecs | None:
@@ -119,29 +105,16 @@ async def recommend(reader: WarehouseReader, client: ServiceClient, user_id: int
 def create_app(settings: Settings) -> FastAPI:
     """The offline app; its lifespan opens the warehouse reader and the events client."""
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.reader = WarehouseReader(
-            settings.warehouse_path,
-            settings.warehouse_check_interval_s,
-            warmers={"popular": load_popular, "popular_genre": load_popular_genre,
-                     "track_map": TrackMap.load,
-                     "recs_final": load_recs_final(settings.serving_memory_rows),
-                     "heard": load_heard(settings.serving_memory_rows)},
-            required_tables=REQUIRED,
-        ).start()
-        app.state.client = ServiceClient(settings)
-        yield
-        await app.state.client.aclose()
-        app.state.reader.close()
-
-    app = FastAPI(
+    app = service_app(
+        settings,
         title="music_recs offline",
         description="Precomputed re-ranked recommendations; popularity for cold users.",
-        version="1.0",
-        lifespan=lifespan,
+        warmers={"popular": load_popular, "popular_genre": load_popular_genre,
+                 "track_map": TrackMap.load,
+                 "recs_final": load_recs_final(settings.serving_memory_rows),
+                 "heard": load_heard(settings.serving_memory_rows)},
+        required_tables=REQUIRED,
     )
-    install_error_handlers(app)
 
     def ready() -> Ready:
         return warehouse_ready(SERVICE, app.state.reader)

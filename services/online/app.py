@@ -8,11 +8,8 @@ tracks the user already heard (online or in the warehouse ``events``) are remove
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -30,12 +27,11 @@ from services.api import (
     TrackIdQuery,
     UserIdPath,
     health_router,
-    install_error_handlers,
     unavailable_response,
     warehouse_ready,
     json_response,
 )
-from services.clients import ServiceClient
+from services.app_base import Client, Reader, service_app
 from services.lookups import KeyedLists, TrackMap, load_heard, load_similar
 
 SERVICE = "online"
@@ -61,18 +57,6 @@ class OnlineRecs(BaseModel):
     )
     degraded: list[str] = Field(default_factory=list, description="Dependencies that were down.")
     items: list[ScoredTrack]
-
-
-def get_reader(request: Request) -> WarehouseReader:
-    return request.app.state.reader
-
-
-def get_client(request: Request) -> ServiceClient:
-    return request.app.state.client
-
-
-Reader = Annotated[WarehouseReader, Depends(get_reader)]
-Client = Annotated[ServiceClient, Depends(get_client)]
 
 
 def merge_similar(similar: KeyedLists, recent: list[int], exclude: set[int],
@@ -118,27 +102,14 @@ def _for_user(reader: WarehouseReader, user_id: int, k: int, online: list[int],
 def create_app(settings: Settings) -> FastAPI:
     """The online app; its lifespan loads similarity lists and opens the events client."""
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.reader = WarehouseReader(
-            settings.warehouse_path,
-            settings.warehouse_check_interval_s,
-            warmers={"similar": load_similar, "track_map": TrackMap.load,
-                     "heard": load_heard(settings.serving_memory_rows)},
-            required_tables=REQUIRED,
-        ).start()
-        app.state.client = ServiceClient(settings)
-        yield
-        await app.state.client.aclose()
-        app.state.reader.close()
-
-    app = FastAPI(
+    app = service_app(
+        settings,
         title="music_recs online",
         description="Similar tracks for a track and for a user's recent listens.",
-        version="1.0",
-        lifespan=lifespan,
+        warmers={"similar": load_similar, "track_map": TrackMap.load,
+                 "heard": load_heard(settings.serving_memory_rows)},
+        required_tables=REQUIRED,
     )
-    install_error_handlers(app)
 
     def ready() -> Ready:
         return warehouse_ready(SERVICE, app.state.reader)
