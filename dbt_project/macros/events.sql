@@ -1,12 +1,16 @@
-{#- One row per (user, track) of the listens in `relation`: the shape of every events table.
-    Used by events, events_train/test/fit/labels so all five count the same way. -#}
-{% macro aggregate_listens(relation) -%}
+{#- The events table of one window, projected from int_events_aggregated: the same five
+    columns for events, events_train and events_fit. `prefix` names the window's count and
+    last-date columns ('' = all listens, 'train_', 'fit_'); pairs without a listen in the
+    window are left out. -#}
+{% macro events_window(prefix) -%}
 select
     user_id,
     track_id,
-    cast(count(*) as integer) as listen_count,
-    min(listen_date) as first_listen,
-    max(listen_date) as last_listen
-from {{ relation }}
-group by user_id, track_id
+    {{ prefix }}listen_count as listen_count,
+    first_listen,
+    {{ prefix }}last_listen as last_listen
+from {{ ref('int_events_aggregated') }}
+{%- if prefix %}
+where {{ prefix }}listen_count > 0
+{%- endif %}
 {%- endmacro %}
