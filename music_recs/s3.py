@@ -94,6 +94,9 @@ class SeaweedServer:
             "-volume.max=0", "-master.volumeSizeLimitMB=1024",
             "-s3", f"-s3.port={self.s3_port}", f"-s3.port.grpc={free_port()}",
             f"-s3.config={self._write_identity()}",
+            # Off: the Iceberg/Lance catalogs would bind fixed ports (8181, 9101), so a second
+            # server on the machine died at start; telemetry would call an outside URL.
+            "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false",
         ]
 
     def start(self, timeout_s: float = 60.0) -> "SeaweedServer":
@@ -126,12 +129,18 @@ class SeaweedServer:
             f"({last_error}); see {self.log_path}"
         )
 
-    def stop(self) -> None:
+    def stop(self, grace_s: float = 2.0) -> None:
+        """SIGTERM, then SIGKILL after ``grace_s``.
+
+        Why short: `weed server` 4.x never exits on SIGTERM/SIGINT (its filer stops and the
+        S3 gateway keeps retrying it), so a long grace only delays every stop. Acknowledged
+        uploads are already on disk; killing the process loses nothing.
+        """
         if self.process is None or self.process.poll() is not None:
             return
         os.killpg(self.process.pid, signal.SIGTERM)
         try:
-            self.process.wait(timeout=15)
+            self.process.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
