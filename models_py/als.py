@@ -12,7 +12,8 @@ keep ``floor`` of their weight. ``c`` is given to implicit as the confidence its
 ``alpha`` is left at 1, so the model's c is exactly the formula above).
 
 Scoring is restricted to tracks heard in the last ``als_score_days`` of the phase (tracks
-that can still be recommended), in user batches with numpy matmul + argpartition.
+that can still be recommended): exact in user batches (numpy matmul + argpartition) or, for
+large problems, a faiss IVF search (``models_py/ann.py``, setting ``als_search``).
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
+from models_py import ann
 from models_py.columns import Columns as C
 from models_py.columns import Phases, Tables
 from models_py.data import Interactions, load_interactions
 from models_py.db import artifacts_dir, connect, require_tables, timed, write_table
 from models_py.metrics import PAD
-from models_py.topk import top_k_from_scores
 from music_recs.config import Settings
 from music_recs.logs import setup_logging
 
@@ -117,9 +118,8 @@ def recommend(model: AlsModel, inter: Interactions, k: int, settings: Settings,
         rows = np.arange(inter.n_users)
     cols = scoring_columns(inter, settings.als_score_days)
     exclude = inter.matrix[rows][:, cols]
-    idx, scores = top_k_from_scores(model.user_factors[rows], model.item_factors[cols], k,
-                                    exclude=exclude, batch_size=settings.als_batch_size,
-                                    what=f"ALS {inter.phase} scoring")
+    idx, scores = ann.top_k(model.user_factors[rows], model.item_factors[cols], k, exclude,
+                            settings, what=f"ALS {inter.phase} scoring")
     tracks = np.where(idx == PAD, PAD, inter.track_ids[cols][np.maximum(idx, 0)])
     return rows, tracks, scores
 

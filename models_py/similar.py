@@ -14,13 +14,13 @@ import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
+from models_py import ann
 from models_py.als import AlsModel, factors_path, scoring_columns
 from models_py.columns import Columns as C
 from models_py.columns import Phases, Tables
 from models_py.data import load_interactions
 from models_py.db import connect, require_tables, timed, write_table
 from models_py.metrics import PAD
-from models_py.topk import top_k_from_scores
 from music_recs.config import Settings
 from music_recs.logs import setup_logging
 
@@ -33,7 +33,7 @@ def normalized(vectors: np.ndarray) -> np.ndarray:
     return np.where(norms > 0, vectors / np.maximum(norms, 1e-12), 0.0).astype(np.float32)
 
 
-def similar_tracks(model: AlsModel, candidate_cols: np.ndarray, k: int, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+def similar_tracks(model: AlsModel, candidate_cols: np.ndarray, k: int, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
     """For every track of the model: ``k`` most cosine-similar candidates, itself excluded."""
     unit = normalized(model.item_factors)
     n = len(model.track_ids)
@@ -43,8 +43,7 @@ def similar_tracks(model: AlsModel, candidate_cols: np.ndarray, k: int, batch_si
     rows = np.flatnonzero(self_pos >= 0)
     exclude = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, self_pos[rows])),
                             shape=(n, len(cand)))
-    idx, scores = top_k_from_scores(unit, unit[cand], k, exclude=exclude,
-                                    batch_size=batch_size, what="similar tracks")
+    idx, scores = ann.top_k(unit, unit[cand], k, exclude, settings, what="similar tracks")
     return np.where(idx == PAD, PAD, model.track_ids[cand][np.maximum(idx, 0)]), scores
 
 
@@ -57,7 +56,7 @@ def run(db_path: Path, settings: Settings) -> None:
         if not np.array_equal(inter.track_ids, model.track_ids):
             raise RuntimeError("ALS factors do not match this warehouse's track_index; rerun als")
         cols = scoring_columns(inter, settings.als_score_days)
-        tracks, scores = similar_tracks(model, cols, settings.n_similar, settings.als_batch_size)
+        tracks, scores = similar_tracks(model, cols, settings.n_similar, settings)
         n, k = tracks.shape
         keep = tracks != PAD
         table = pa.table({

@@ -102,6 +102,18 @@ class Settings(BaseSettings):
         30, description="ALS/similar scoring: only tracks heard in the last N train days (0 = all)."
     )
     als_batch_size: int = Field(1024, description="Users per ALS scoring batch.")
+    als_search: Literal["exact", "ann", "auto"] = Field(
+        "auto", description="ALS/similar top-k search: exact matmul, faiss IVF (ann), or auto = ann "
+        "from als_ann_min_pairs users x scorable tracks up (docs/models.md)."
+    )
+    als_ann_min_pairs: float = Field(
+        1e10, description="auto: users x scorable tracks from which the ANN search is used."
+    )
+    als_ann_nlist: int = Field(0, description="ANN: IVF lists (0 = 4 * sqrt(scorable tracks)).")
+    als_ann_nprobe: int = Field(128, description="ANN: IVF lists scanned per user / track.")
+    als_ann_max_extra: int = Field(
+        2000, description="ANN: heard tracks searched past k at most; short lists fall back to exact."
+    )
     popularity_half_life_days: float | None = Field(
         None, description="Popularity recency half-life in days (0 = no decay); unset = pick on validation."
     )
