@@ -111,15 +111,28 @@ def scoring_columns(inter: Interactions, days: int) -> np.ndarray:
     return np.unique(recent).astype(np.int64)
 
 
+def scoring_search(model: AlsModel, inter: Interactions, settings: Settings,
+                   n_users: int) -> tuple[np.ndarray, ann.Searcher]:
+    """Columns ALS may recommend and a top-k searcher over their factors, for ``n_users``
+    users in all (the ranker builds it once per phase and scores its users in chunks)."""
+    cols = scoring_columns(inter, settings.als_score_days)
+    return cols, ann.Searcher(model.item_factors[cols], n_users, settings,
+                              what=f"ALS {inter.phase} scoring")
+
+
 def recommend(model: AlsModel, inter: Interactions, k: int, settings: Settings,
-              rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Top ``k`` unheard tracks per user row: (rows, track ids with PAD, scores)."""
+              rows: np.ndarray | None = None,
+              search: tuple[np.ndarray, ann.Searcher] | None = None,
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Top ``k`` unheard tracks per user row: (rows, track ids with PAD, scores).
+
+    ``search`` (from ``scoring_search``) reuses one searcher across calls.
+    """
     if rows is None:
         rows = np.arange(inter.n_users)
-    cols = scoring_columns(inter, settings.als_score_days)
+    cols, searcher = search if search is not None else scoring_search(model, inter, settings, len(rows))
     exclude = inter.matrix[rows][:, cols]
-    idx, scores = ann.top_k(model.user_factors[rows], model.item_factors[cols], k, exclude,
-                            settings, what=f"ALS {inter.phase} scoring")
+    idx, scores = searcher.top_k(model.user_factors[rows], k, exclude)
     tracks = np.where(idx == PAD, PAD, inter.track_ids[cols][np.maximum(idx, 0)])
     return rows, tracks, scores
 

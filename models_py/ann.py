@@ -105,6 +105,7 @@ def top_k_ann(
     threads: int = 1,
     batch_size: int = 4096,
     what: str = "ANN scoring",
+    index=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Same contract as ``top_k_from_scores`` (positions with ``PAD``, scores with NaN), approximate.
 
@@ -124,10 +125,13 @@ def top_k_ann(
     if n_items == 0 or n_users == 0:
         return out_idx, out_score
     started = time.perf_counter()
-    index = build_index(item_vecs, nlist or default_nlist(n_items), seed, threads)
+    if index is None:
+        index = build_index(item_vecs, nlist or default_nlist(n_items), seed, threads)
+        log.info("%s: IVF index of %d items, nlist %d (%.1fs)", what, n_items, index.nlist,
+                 time.perf_counter() - started)
+    elif index.ntotal != n_items:
+        raise ValueError(f"index holds {index.ntotal} items, item_vecs {n_items}")
     index.nprobe = min(nprobe, index.nlist)
-    log.info("%s: IVF index of %d items, nlist %d, nprobe %d (%.1fs)", what, n_items,
-             index.nlist, index.nprobe, time.perf_counter() - started)
     heard = np.diff(exclude.indptr) if exclude is not None else np.zeros(n_users, dtype=np.int64)
     want = np.minimum(kk, n_items - heard)  # unheard items a complete list holds
     depth = np.minimum(n_items, kk + np.minimum(heard, max_extra))
@@ -167,6 +171,40 @@ def top_k_ann(
     return out_idx, out_score
 
 
+class Searcher:
+    """Top-k over one fixed item set for any number of user chunks.
+
+    Why: the ranker scores a phase's users in chunks. Exact or ANN is decided once from the
+    phase's total users (a chunk alone would fall under ``als_ann_min_pairs``), and the IVF
+    index is built on the first chunk and reused by the others instead of once per chunk.
+    """
+
+    def __init__(self, item_vecs: np.ndarray, n_users: int, settings: Settings, what: str) -> None:
+        self.item_vecs = np.asarray(item_vecs, dtype=np.float32)
+        self.settings = settings
+        self.what = what
+        self.ann = use_ann(n_users, len(self.item_vecs), settings)
+        self._index = None
+
+    def top_k(self, user_vecs: np.ndarray, k: int,
+              exclude: sp.csr_matrix | None) -> tuple[np.ndarray, np.ndarray]:
+        """Best ``k`` items per user (positions with ``PAD``, scores with NaN), heard excluded."""
+        s, n_items = self.settings, len(self.item_vecs)
+        if not self.ann:
+            return top_k_from_scores(user_vecs, self.item_vecs, k, exclude=exclude,
+                                     batch_size=exact_batch_size(n_items, s.als_batch_size),
+                                     what=self.what)
+        if self._index is None and n_items > 0:
+            started = time.perf_counter()
+            self._index = build_index(self.item_vecs, s.als_ann_nlist or default_nlist(n_items),
+                                      s.seed, s.train_threads)
+            log.info("%s: IVF index of %d items, nlist %d (%.1fs)", self.what, n_items,
+                     self._index.nlist, time.perf_counter() - started)
+        return top_k_ann(user_vecs, self.item_vecs, k, exclude, nprobe=s.als_ann_nprobe,
+                         max_extra=s.als_ann_max_extra, seed=s.seed, threads=s.train_threads,
+                         what=self.what, index=self._index)
+
+
 def top_k(
     user_vecs: np.ndarray,
     item_vecs: np.ndarray,
@@ -176,10 +214,4 @@ def top_k(
     what: str,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact or ANN top-k as ``settings.als_search`` decides (see ``use_ann``)."""
-    n_users, n_items = user_vecs.shape[0], item_vecs.shape[0]
-    if use_ann(n_users, n_items, settings):
-        return top_k_ann(user_vecs, item_vecs, k, exclude, nlist=settings.als_ann_nlist,
-                         nprobe=settings.als_ann_nprobe, max_extra=settings.als_ann_max_extra,
-                         seed=settings.seed, threads=settings.train_threads, what=what)
-    return top_k_from_scores(user_vecs, item_vecs, k, exclude=exclude,
-                             batch_size=exact_batch_size(n_items, settings.als_batch_size), what=what)
+    return Searcher(item_vecs, user_vecs.shape[0], settings, what).top_k(user_vecs, k, exclude)

@@ -17,13 +17,13 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from models_py import als
+from models_py import als, ann
 from models_py.columns import Columns as C
 from models_py.data import Interactions
 from models_py.metrics import PAD
 from models_py.popularity import popularity_scores
 from models_py.similar import normalized
-from models_py.topk import top_k_from_ranking, top_k_from_scores
+from models_py.topk import top_k_from_ranking
 from music_recs.config import Settings
 
 
@@ -67,6 +67,9 @@ class PhaseModels:
     item_unit: np.ndarray  # ALS item vectors scaled to unit length
     recent_cols: np.ndarray  # every user's last tracks (columns, -1 padded)
     recent: np.ndarray  # recent-taste profile of every user (unit vectors)
+    als_search: tuple[np.ndarray, ann.Searcher]  # ALS scoring columns and their searcher
+    score_cols: np.ndarray  # columns candidates may come from (heard in the last als_score_days)
+    recent_search: ann.Searcher  # top-k by cosine to the recent profile, over score_cols
 
     @classmethod
     def build(cls, con: duckdb.DuckDBPyConnection, inter: Interactions, model: als.AlsModel,
@@ -80,7 +83,13 @@ class PhaseModels:
         rank[cols] = np.arange(1, len(cols) + 1)
         unit = normalized(model.item_factors)
         last = recent_tracks(inter, settings.ranker_recent_tracks)
-        return cls(inter, model, cols, rank, unit, last, recent_profiles(last, unit))
+        # searchers are built once per phase: every chunk of users reuses their index
+        als_search = als.scoring_search(model, inter, settings, inter.n_users)
+        score_cols = als_search[0]
+        recent_search = ann.Searcher(unit[score_cols], inter.n_users, settings,
+                                     what=f"recent-taste {inter.phase} scoring")
+        return cls(inter, model, cols, rank, unit, last, recent_profiles(last, unit),
+                   als_search, score_cols, recent_search)
 
 
 def _rank_lookup(keys: np.ndarray, source_keys: np.ndarray, source_rank: np.ndarray, missing: int) -> tuple[np.ndarray, np.ndarray]:
@@ -112,17 +121,17 @@ def candidates(pm: PhaseModels, rows: np.ndarray, settings: Settings) -> pa.Tabl
         ranks = np.broadcast_to(np.arange(1, cols.shape[1] + 1), cols.shape)
         return (local * n_tracks + cols)[ok], ranks[ok]
 
-    _, als_tracks, _ = als.recommend(model, inter, settings.n_candidates, settings, rows=rows)
+    _, als_tracks, _ = als.recommend(model, inter, settings.n_candidates, settings, rows=rows,
+                                     search=pm.als_search)
     als_keys, als_rank = keyed(np.where(als_tracks == PAD, -1, inter.cols_of(als_tracks)))
 
     pop_pos = top_k_from_ranking(pm.pop_cols, inter.matrix, rows, settings.ranker_pop_candidates)
     pop_keys, _ = keyed(np.where(pop_pos == PAD, -1, pm.pop_cols[np.maximum(pop_pos, 0)]))
 
-    score_cols = als.scoring_columns(inter, settings.als_score_days)
+    score_cols = pm.score_cols
     if settings.ranker_recent_candidates > 0:
-        idx, _ = top_k_from_scores(pm.recent[rows], pm.item_unit[score_cols], settings.ranker_recent_candidates,
-                                   exclude=inter.matrix[rows][:, score_cols], batch_size=settings.als_batch_size,
-                                   what=f"recent-taste {inter.phase} scoring")
+        idx, _ = pm.recent_search.top_k(pm.recent[rows], settings.ranker_recent_candidates,
+                                        inter.matrix[rows][:, score_cols])
         recent_keys, recent_rank = keyed(np.where(idx == PAD, -1, score_cols[np.maximum(idx, 0)]))
     else:
         recent_keys, recent_rank = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)

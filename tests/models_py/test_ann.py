@@ -127,3 +127,19 @@ def test_als_and_similar_steps_use_the_configured_search(tmp_path: Path, setting
     assert mean_recall(sim_exact, sim_ann) > 0.95
     assert not (sim_ann == track_ids[:, None]).any()  # a track is never its own neighbour
     assert np.isin(sim_ann, track_ids[cand]).all() and (sim_scores <= 1.0001).all()
+
+
+def test_a_searcher_builds_its_index_once_and_chunks_equal_one_call(tmp_path: Path, settings_for, caplog):
+    """The ranker scores a phase in user chunks: same lists as one call, one index build, and
+    the exact/ANN choice follows the phase's total users, not the chunk's."""
+    users, items, exclude = clustered_problem(600, 4000)
+    settings = settings_for(tmp_path, als_search="auto", als_ann_min_pairs=2_000_000, als_ann_nprobe=48)
+    assert not ann.use_ann(200, 4000, settings)  # a 200-user chunk alone would go exact
+    searcher = ann.Searcher(items, len(users), settings, what="chunked")
+    assert searcher.ann
+    with caplog.at_level(logging.INFO, logger="models_py.ann"):
+        parts = [searcher.top_k(users[lo:lo + 200], 30, exclude[lo:lo + 200]) for lo in range(0, 600, 200)]
+    assert caplog.text.count("chunked: IVF index") == 1
+    whole = ann.Searcher(items, len(users), settings, what="whole").top_k(users, 30, exclude)
+    assert np.array_equal(np.vstack([p[0] for p in parts]), whole[0])
+    assert np.allclose(np.vstack([p[1] for p in parts]), whole[1], equal_nan=True)
