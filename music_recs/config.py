@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     )
     dbt_memory_limit: str = Field("12GB", description="DuckDB memory_limit during `dbt build`.")
     dbt_threads: int = Field(2, description="DuckDB threads during `dbt build`.")
+    dbt_node_threads: int = Field(
+        2, ge=1, description="dbt models/tests run at once (each query also uses dbt_threads DuckDB threads).",
+    )
 
     # --- models ------------------------------------------------------------------------
     als_factors: int = Field(32, description="ALS latent factors (tuned on validation, docs/models.md).")

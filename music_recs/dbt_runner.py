@@ -64,6 +64,7 @@ def dbt_env_from_settings(settings: Settings) -> dict[str, str]:
         "MUSIC_RECS_S3_URL_STYLE": settings.s3_url_style,
         "MUSIC_RECS_DBT_MEMORY_LIMIT": settings.dbt_memory_limit,
         "MUSIC_RECS_DBT_THREADS": str(settings.dbt_threads),
+        "MUSIC_RECS_DBT_NODE_THREADS": str(settings.dbt_node_threads),
     }
 
 
