@@ -115,7 +115,8 @@ def load_interactions(con: duckdb.DuckDBPyConnection, phase: str) -> Interaction
         track_ids = con.execute(f"SELECT DISTINCT {C.Item} FROM {table} ORDER BY 1").fetchnumpy()[C.Item]
     ev = con.execute(
         f"SELECT {C.User}, {C.Item}, {C.ListenCount}, "
-        f"date_diff('day', {C.LastListen}, ?::DATE) AS age_days FROM {table}",
+        f"date_diff('day', {C.LastListen}, ?::DATE) AS age_days FROM {table} "
+        f"ORDER BY {C.User}, {C.Item}",  # indices follow id order: rows come out CSR-sorted
         [ref],
     ).fetchnumpy()
     user_ids = np.asarray(user_ids, dtype=np.int64)
@@ -128,15 +129,17 @@ def load_interactions(con: duckdb.DuckDBPyConnection, phase: str) -> Interaction
     if len(age) and age.min() < 0:
         raise WarehouseError(f"{table} holds events after the phase's reference date {ref}")
     counts = np.asarray(ev[C.ListenCount], dtype=np.float64)
-    order = np.lexsort((cols, rows))
-    rows, cols, counts, age = rows[order], cols[order], counts[order], age[order]
+    key = rows * len(track_ids) + cols
+    if len(key) and not bool(np.all(np.diff(key) >= 0)):  # an index not in id order: sort here
+        order = np.argsort(key, kind="stable")
+        rows, cols, counts, age, key = rows[order], cols[order], counts[order], age[order], key[order]
     indptr = np.zeros(len(user_ids) + 1, dtype=np.int64)
     np.add.at(indptr, rows + 1, 1)
     matrix = sp.csr_matrix(
         (np.ones(len(rows), dtype=np.float32), cols.astype(np.int32), np.cumsum(indptr)),
         shape=(len(user_ids), len(track_ids)),
     )
-    if matrix.nnz != len(rows) or (len(rows) and np.any(np.diff(rows * len(track_ids) + cols) == 0)):
+    if matrix.nnz != len(rows) or (len(rows) and np.any(np.diff(key) == 0)):
         raise WarehouseError(f"{table} holds duplicated (user_id, track_id) pairs")
     return Interactions(phase, ref, user_ids, track_ids, matrix, counts, age)
 

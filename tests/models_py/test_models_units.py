@@ -75,6 +75,12 @@ def test_interactions_follow_warehouse_index_and_refuse_future_events(handmade_d
         assert all(idx[t] == i for i, t in enumerate(inter.track_ids))  # hand-made index is id-descending
         n_pairs = con.execute("SELECT COUNT(*) FROM events_train").fetchone()[0]
         assert inter.matrix.nnz == n_pairs
+        # the CSR holds exactly the warehouse pairs, canonical (sorted, no duplicates), even
+        # though this index is not in id order (the sorted-by-id fast path does not apply)
+        pairs = set(con.execute("SELECT user_id, track_id FROM events_train").fetchall())
+        coo = inter.matrix.tocoo()
+        assert {(int(inter.user_ids[r]), int(inter.track_ids[c])) for r, c in zip(coo.row, coo.col)} == pairs
+        assert inter.matrix.has_canonical_format
         assert inter.age_days.min() >= 0
         con.execute("INSERT INTO events_fit SELECT * FROM events_test LIMIT 1")
         with pytest.raises(WarehouseError, match="after the phase's reference date|missing from"):
