@@ -7,6 +7,8 @@ Nothing here reads the test window.
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,6 +19,8 @@ import scipy.sparse as sp
 from models_py.columns import Columns as C
 from models_py.columns import Phases, Tables
 from models_py.db import WarehouseError, require_tables
+
+log = logging.getLogger("models_py.data")
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ def load_interactions(con: duckdb.DuckDBPyConnection, phase: str) -> Interaction
     Serve rows/columns follow the warehouse's ``user_index``/``track_index``; fit numbers
     the users and tracks of events_fit in id order.
     """
+    started = time.perf_counter()
     table = phase_events(phase)
     split = read_split(con)
     ref = reference_date(split, phase)
@@ -141,6 +146,8 @@ def load_interactions(con: duckdb.DuckDBPyConnection, phase: str) -> Interaction
     )
     if matrix.nnz != len(rows) or (len(rows) and np.any(np.diff(key) == 0)):
         raise WarehouseError(f"{table} holds duplicated (user_id, track_id) pairs")
+    log.info("loaded %s: %d users x %d tracks, %d pairs (%.1fs)", table, len(user_ids),
+             len(track_ids), matrix.nnz, time.perf_counter() - started)
     return Interactions(phase, ref, user_ids, track_ids, matrix, counts, age)
 
 
