@@ -89,11 +89,29 @@ class Interactions:
         return _positions(self.track_ids, track_ids)
 
 
+#: Largest id a dense lookup table may cover, as a multiple of the number of ids (+ a floor):
+#: above it (sparse, huge ids) positions come from a binary search instead.
+LUT_SPREAD, LUT_FLOOR = 64, 1 << 22
+
+
 def _positions(ids: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """Position of each ``query`` value in ``ids`` (any order, unique), -1 when absent."""
+    """Position of each ``query`` value in ``ids`` (any order, unique), -1 when absent.
+
+    Why two paths: at full scale ~190M queries hit 1.3M ids; a dense id → position table
+    answers them with one gather (seconds), a binary search takes minutes.
+    """
+    ids = np.asarray(ids)
     query = np.asarray(query)
     if len(ids) == 0:
         return np.full(query.shape, -1, dtype=np.int64)
+    lo, hi = int(ids.min()), int(ids.max())
+    if lo >= 0 and hi < LUT_SPREAD * len(ids) + LUT_FLOOR:
+        lut = np.full(hi + 1, -1, dtype=np.int64)
+        lut[ids] = np.arange(len(ids))
+        inside = (query >= 0) & (query <= hi)
+        out = np.full(query.shape, -1, dtype=np.int64)
+        out[inside] = lut[query[inside]]
+        return out
     order = np.argsort(ids, kind="stable")
     pos = np.minimum(np.searchsorted(ids, query, sorter=order), len(ids) - 1)
     found = order[pos]

@@ -101,3 +101,17 @@ def test_recommend_cold_reads_warehouse_lists(handmade_db: Path, tmp_path: Path,
     assert cold_start.recommend_cold(con, [], 5) == top_global[:5]
     assert top_global[0] not in cold_start.recommend_cold(con, [], 5, exclude=[top_global[0]])
     con.close()
+
+
+@pytest.mark.parametrize("spread", [64, 0])  # dense lookup table, then binary search only
+def test_positions_of_ids_match_a_dict_lookup(monkeypatch, spread: int):
+    from models_py import data
+
+    monkeypatch.setattr(data, "LUT_SPREAD", spread)
+    monkeypatch.setattr(data, "LUT_FLOOR", 1 << 22 if spread else 0)
+    rng = np.random.default_rng(3)
+    for ids in (rng.permutation(50_000)[:30_000], np.array([5, 10**15, 3, 7]), np.array([0]),
+                np.array([], dtype=np.int64)):
+        query = np.concatenate([ids[:500], rng.integers(-5, 60_000, 500), [10**15, -1, 2**40]])
+        where = {int(v): i for i, v in enumerate(ids)}
+        assert data._positions(ids, query).tolist() == [where.get(int(v), -1) for v in query]
