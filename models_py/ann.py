@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from models_py.metrics import PAD
-from models_py.topk import top_k_from_scores
+from models_py.topk import empty_top_k, top_k_from_scores
 from music_recs.config import Settings
 
 log = logging.getLogger("models_py.ann")
@@ -113,15 +113,10 @@ def top_k_ann(
     each batch asks faiss for k + (its largest heard count) results only.
     """
     n_users, n_items = user_vecs.shape[0], item_vecs.shape[0]
-    if user_vecs.shape[1] != item_vecs.shape[1]:
-        raise ValueError("user and item vectors must have the same number of factors")
-    if exclude is not None and exclude.shape != (n_users, n_items):
-        raise ValueError(f"exclude must be {(n_users, n_items)}, got {exclude.shape}")
-    if k < 1 or nprobe < 1 or max_extra < 0:
-        raise ValueError("k and nprobe must be >= 1, max_extra >= 0")
+    if nprobe < 1 or max_extra < 0:
+        raise ValueError("nprobe must be >= 1, max_extra >= 0")
+    out_idx, out_score = empty_top_k(user_vecs, item_vecs, k, exclude)
     kk = min(k, n_items)
-    out_idx = np.full((n_users, k), PAD, dtype=np.int64)
-    out_score = np.full((n_users, k), np.nan, dtype=np.float32)
     if n_items == 0 or n_users == 0:
         return out_idx, out_score
     started = time.perf_counter()

@@ -13,6 +13,20 @@ from models_py.metrics import PAD
 log = logging.getLogger("models_py.topk")
 
 
+def empty_top_k(user_vecs: np.ndarray, item_vecs: np.ndarray, k: int,
+                exclude: sp.csr_matrix | None) -> tuple[np.ndarray, np.ndarray]:
+    """Check a top-k problem's shapes; its output arrays, all ``PAD`` / NaN (every search fills these)."""
+    n_users, n_items = user_vecs.shape[0], item_vecs.shape[0]
+    if user_vecs.shape[1] != item_vecs.shape[1]:
+        raise ValueError("user and item vectors must have the same number of factors")
+    if exclude is not None and exclude.shape != (n_users, n_items):
+        raise ValueError(f"exclude must be {(n_users, n_items)}, got {exclude.shape}")
+    if k < 1:
+        raise ValueError("k must be >= 1")
+    return (np.full((n_users, k), PAD, dtype=np.int64),
+            np.full((n_users, k), np.nan, dtype=np.float32))
+
+
 def top_k_from_scores(
     user_vecs: np.ndarray,
     item_vecs: np.ndarray,
@@ -27,15 +41,8 @@ def top_k_from_scores(
     Returns item positions (``PAD`` where fewer than k items remain) and their scores (NaN there).
     """
     n_users, n_items = user_vecs.shape[0], item_vecs.shape[0]
-    if user_vecs.shape[1] != item_vecs.shape[1]:
-        raise ValueError("user and item vectors must have the same number of factors")
-    if exclude is not None and exclude.shape != (n_users, n_items):
-        raise ValueError(f"exclude must be {(n_users, n_items)}, got {exclude.shape}")
-    if k < 1:
-        raise ValueError("k must be >= 1")
+    out_idx, out_score = empty_top_k(user_vecs, item_vecs, k, exclude)
     kk = min(k, n_items)
-    out_idx = np.full((n_users, k), PAD, dtype=np.int64)
-    out_score = np.full((n_users, k), np.nan, dtype=np.float32)
     if n_items == 0 or n_users == 0:
         return out_idx, out_score
     items_t = np.ascontiguousarray(item_vecs.T, dtype=np.float32)
