@@ -158,7 +158,7 @@ def factors_path(db_path: Path, settings: Settings, phase: str) -> Path:
 
 def run(db_path: Path, settings: Settings) -> None:
     setup_logging("models_py.als", logs_dir=settings.logs_dir)
-    with timed(log, "als"), connect(db_path) as con:
+    with timed(log, "als"), connect(db_path, memory_limit=settings.models_memory_limit) as con:
         require_tables(con, Tables.EventsTrain, Tables.UserIndex, Tables.TrackIndex,
                        Tables.SplitInfo, step="als")
         inter = load_interactions(con, Phases.Serve)

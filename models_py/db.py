@@ -19,12 +19,18 @@ class WarehouseError(RuntimeError):
     """The build file is missing or lacks a table a step needs."""
 
 
-def connect(db_path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open an existing build file (never creates one: a typo must not yield an empty warehouse)."""
+def connect(db_path: Path, read_only: bool = False,
+            memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Open an existing build file (never creates one: a typo must not yield an empty warehouse).
+
+    ``memory_limit`` bounds DuckDB's buffers (its default is 80% of RAM, which a sort of the
+    ~160M full-scale events fills while numpy holds the same rows as arrays).
+    """
     db_path = Path(db_path)
     if not db_path.is_file():
         raise WarehouseError(f"{db_path}: warehouse file not found (run dbt build first)")
-    return duckdb.connect(str(db_path), read_only=read_only)
+    config = {"memory_limit": memory_limit} if memory_limit else {}
+    return duckdb.connect(str(db_path), read_only=read_only, config=config)
 
 
 def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -212,7 +212,7 @@ def run(db_path: Path, settings: Settings) -> None:
     setup_logging("models_py.evaluate", logs_dir=settings.logs_dir)
     from models_py.report import write_report
 
-    with timed(log, "evaluate"), connect(db_path) as con:
+    with timed(log, "evaluate"), connect(db_path, memory_limit=settings.models_memory_limit) as con:
         require_tables(con, Tables.EventsTest, Tables.EventsTrain, Tables.RecsAls, Tables.RecsFinal,
                        Tables.Items, Tables.ItemGenres, Tables.ItemArtists, Tables.MapTracks, step="evaluate")
         data = load_eval_data(con)

@@ -119,7 +119,7 @@ def load_half_life(db_path: Path, settings: Settings) -> float:
 
 def run(db_path: Path, settings: Settings) -> None:
     log = setup_logging("models_py.popularity", logs_dir=settings.logs_dir)
-    with timed(log, "popularity"), connect(db_path) as con:
+    with timed(log, "popularity"), connect(db_path, memory_limit=settings.models_memory_limit) as con:
         require_tables(con, Tables.EventsTrain, Tables.EventsFit, Tables.EventsLabels,
                        Tables.ItemGenres, Tables.SplitInfo, step="popularity")
         half_life, grid = choose_half_life(con, settings, log)

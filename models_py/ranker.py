@@ -235,7 +235,7 @@ def load_model(db_path: Path, settings: Settings):
 def run(db_path: Path, settings: Settings) -> None:
     setup_logging("models_py.ranker", logs_dir=settings.logs_dir)
     out_dir = artifacts_dir(db_path, settings)
-    with timed(log, "ranker"), connect(db_path) as con:
+    with timed(log, "ranker"), connect(db_path, memory_limit=settings.models_memory_limit) as con:
         require_tables(con, Tables.EventsFit, Tables.EventsLabels, Tables.EventsTrain,
                        Tables.UserIndex, Tables.TrackIndex, Tables.SplitInfo, *REQUIRED_TABLES,
                        step="ranker")

@@ -49,7 +49,7 @@ def similar_tracks(model: AlsModel, candidate_cols: np.ndarray, k: int, settings
 
 def run(db_path: Path, settings: Settings) -> None:
     setup_logging("models_py.similar", logs_dir=settings.logs_dir)
-    with timed(log, "similar"), connect(db_path) as con:
+    with timed(log, "similar"), connect(db_path, memory_limit=settings.models_memory_limit) as con:
         require_tables(con, Tables.EventsTrain, Tables.UserIndex, Tables.TrackIndex, step="similar")
         model = AlsModel.load(factors_path(db_path, settings, Phases.Serve))
         inter = load_interactions(con, Phases.Serve)

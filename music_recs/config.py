@@ -139,6 +139,9 @@ class Settings(BaseSettings):
         True, description="After validation, refit the kept loss on every label user (validation users too)."
     )
     train_threads: int = Field(2, description="Threads for ALS and CatBoost training.")
+    models_memory_limit: str = Field(
+        "4GB", description="DuckDB memory_limit of the model steps (numpy arrays come on top).",
+    )
     oracle_max_users: int = Field(
         4000, description="Test users the evaluation's oracle scores (seeded sample; 0 = all)."
     )
