@@ -67,9 +67,8 @@ class PhaseModels:
     item_unit: np.ndarray  # ALS item vectors scaled to unit length
     recent_cols: np.ndarray  # every user's last tracks (columns, -1 padded)
     recent: np.ndarray  # recent-taste profile of every user (unit vectors)
-    als_search: tuple[np.ndarray, ann.Searcher]  # ALS scoring columns and their searcher
-    score_cols: np.ndarray  # columns candidates may come from (heard in the last als_score_days)
-    recent_search: ann.Searcher  # top-k by cosine to the recent profile, over score_cols
+    als_search: tuple[np.ndarray, ann.Searcher]  # columns candidates may come from, and their searcher
+    recent_search: ann.Searcher  # top-k by cosine to the recent profile, over the same columns
 
     @classmethod
     def build(cls, con: duckdb.DuckDBPyConnection, inter: Interactions, model: als.AlsModel,
@@ -85,11 +84,10 @@ class PhaseModels:
         last = recent_tracks(inter, settings.ranker_recent_tracks)
         # searchers are built once per phase: every chunk of users reuses their index
         als_search = als.scoring_search(model, inter, settings, inter.n_users)
-        score_cols = als_search[0]
-        recent_search = ann.Searcher(unit[score_cols], inter.n_users, settings,
+        recent_search = ann.Searcher(unit[als_search[0]], inter.n_users, settings,
                                      what=f"recent-taste {inter.phase} scoring")
         return cls(inter, model, cols, rank, unit, last, recent_profiles(last, unit),
-                   als_search, score_cols, recent_search)
+                   als_search, recent_search)
 
 
 def _rank_lookup(keys: np.ndarray, source_keys: np.ndarray, source_rank: np.ndarray, missing: int) -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +126,7 @@ def candidates(pm: PhaseModels, rows: np.ndarray, settings: Settings) -> pa.Tabl
     pop_pos = top_k_from_ranking(pm.pop_cols, inter.matrix, rows, settings.ranker_pop_candidates)
     pop_keys, _ = keyed(np.where(pop_pos == PAD, -1, pm.pop_cols[np.maximum(pop_pos, 0)]))
 
-    score_cols = pm.score_cols
+    score_cols, _ = pm.als_search
     if settings.ranker_recent_candidates > 0:
         idx, _ = pm.recent_search.top_k(pm.recent[rows], settings.ranker_recent_candidates,
                                         inter.matrix[rows][:, score_cols])
