@@ -82,11 +82,11 @@ class Interactions:
 
     def rows_of(self, user_ids: np.ndarray) -> np.ndarray:
         """Row of each user id, -1 for users without history in this phase."""
-        return _positions(self.user_ids, user_ids)
+        return positions_of(self.user_ids, user_ids)
 
     def cols_of(self, track_ids: np.ndarray) -> np.ndarray:
         """Column of each track id, -1 for tracks unseen in this phase."""
-        return _positions(self.track_ids, track_ids)
+        return positions_of(self.track_ids, track_ids)
 
 
 #: Largest id a dense lookup table may cover, as a multiple of the number of ids (+ a floor):
@@ -94,7 +94,7 @@ class Interactions:
 LUT_SPREAD, LUT_FLOOR = 64, 1 << 22
 
 
-def _positions(ids: np.ndarray, query: np.ndarray) -> np.ndarray:
+def positions_of(ids: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Position of each ``query`` value in ``ids`` (any order, unique), -1 when absent.
 
     Why two paths: at full scale ~190M queries hit 1.3M ids; a dense id → position table
@@ -116,6 +116,23 @@ def _positions(ids: np.ndarray, query: np.ndarray) -> np.ndarray:
     pos = np.minimum(np.searchsorted(ids, query, sorter=order), len(ids) - 1)
     found = order[pos]
     return np.where(ids[found] == query, found, -1).astype(np.int64)
+
+
+def recent_track_ids(con: duckdb.DuckDBPyConnection, phase: str, days: int) -> np.ndarray:
+    """Ids of the tracks heard in the phase's last ``days`` days (every track of the phase when
+    ``days`` <= 0), sorted; what ``als.scoring_columns`` selects, without loading the matrix."""
+    table = phase_events(phase)
+    ref = reference_date(read_split(con), phase)
+    window = f"WHERE date_diff('day', {C.LastListen}, $ref) < {int(days)}" if days > 0 else ""
+    got = con.execute(f"SELECT DISTINCT {C.Item} FROM {table} {window} ORDER BY 1",
+                      {"ref": ref} if days > 0 else {}).fetchnumpy()[C.Item]
+    return np.asarray(got, dtype=np.int64)
+
+
+def serve_track_ids(con: duckdb.DuckDBPyConnection) -> np.ndarray:
+    """Track ids in ``track_index`` order (the serve matrix's columns and ALS item rows)."""
+    require_tables(con, Tables.TrackIndex)
+    return _index(con, Tables.TrackIndex, C.Item, C.ItemIdx)
 
 
 def load_interactions(con: duckdb.DuckDBPyConnection, phase: str) -> Interactions:
@@ -144,8 +161,8 @@ def load_interactions(con: duckdb.DuckDBPyConnection, phase: str) -> Interaction
     ).fetchnumpy()
     user_ids = np.asarray(user_ids, dtype=np.int64)
     track_ids = np.asarray(track_ids, dtype=np.int64)
-    rows = _positions(user_ids, np.asarray(ev[C.User], dtype=np.int64))
-    cols = _positions(track_ids, np.asarray(ev[C.Item], dtype=np.int64))
+    rows = positions_of(user_ids, np.asarray(ev[C.User], dtype=np.int64))
+    cols = positions_of(track_ids, np.asarray(ev[C.Item], dtype=np.int64))
     if (rows < 0).any() or (cols < 0).any():
         raise WarehouseError(f"{table} has users or tracks missing from the index tables")
     age = np.asarray(ev["age_days"], dtype=np.float64)

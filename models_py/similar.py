@@ -15,10 +15,10 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from models_py import ann
-from models_py.als import AlsModel, factors_path, scoring_columns
+from models_py.als import AlsModel, factors_path
 from models_py.columns import Columns as C
 from models_py.columns import Phases, Tables
-from models_py.data import load_interactions
+from models_py.data import positions_of, recent_track_ids, serve_track_ids
 from models_py.db import connect, require_tables, timed, write_table
 from models_py.metrics import PAD
 from music_recs.config import Settings
@@ -52,10 +52,10 @@ def run(db_path: Path, settings: Settings) -> None:
     with timed(log, "similar"), connect(db_path, memory_limit=settings.models_memory_limit) as con:
         require_tables(con, Tables.EventsTrain, Tables.UserIndex, Tables.TrackIndex, step="similar")
         model = AlsModel.load(factors_path(db_path, settings, Phases.Serve))
-        inter = load_interactions(con, Phases.Serve)
-        if not np.array_equal(inter.track_ids, model.track_ids):
+        if not np.array_equal(serve_track_ids(con), model.track_ids):
             raise RuntimeError("ALS factors do not match this warehouse's track_index; rerun als")
-        cols = scoring_columns(inter, settings.als_score_days)
+        # the tracks ALS may recommend, from SQL: the train matrix itself is not needed here
+        cols = positions_of(model.track_ids, recent_track_ids(con, Phases.Serve, settings.als_score_days))
         tracks, scores = similar_tracks(model, cols, settings.n_similar, settings)
         n, k = tracks.shape
         keep = tracks != PAD

@@ -114,4 +114,18 @@ def test_positions_of_ids_match_a_dict_lookup(monkeypatch, spread: int):
                 np.array([], dtype=np.int64)):
         query = np.concatenate([ids[:500], rng.integers(-5, 60_000, 500), [10**15, -1, 2**40]])
         where = {int(v): i for i, v in enumerate(ids)}
-        assert data._positions(ids, query).tolist() == [where.get(int(v), -1) for v in query]
+        assert data.positions_of(ids, query).tolist() == [where.get(int(v), -1) for v in query]
+
+
+@pytest.mark.parametrize("days", [0, 3, 30])
+def test_recent_track_ids_are_the_scoring_columns(handmade_db: Path, days: int):
+    """The SQL shortcut of the similar step selects exactly what ALS scoring selects."""
+    from models_py import als
+    from models_py.data import recent_track_ids, serve_track_ids
+
+    with connect(handmade_db) as con:
+        inter = load_interactions(con, Phases.Serve)
+        expected = np.sort(inter.track_ids[als.scoring_columns(inter, days)])
+        got = recent_track_ids(con, Phases.Serve, days)
+        assert np.array_equal(serve_track_ids(con), inter.track_ids)
+    assert np.array_equal(got, expected) and len(got) > 0
