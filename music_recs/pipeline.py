@@ -8,8 +8,9 @@ service never sees a half-built one.
 from __future__ import annotations
 
 import argparse
-import logging
 import json
+import logging
+import os
 import subprocess
 import sys
 import time
@@ -41,15 +42,20 @@ def step(name: str) -> Iterator[None]:
 
 
 def absolute_settings(settings: Settings) -> Settings:
-    """The same settings with local paths made absolute (dbt runs as a subprocess)."""
+    """The same settings with local paths made absolute (dbt runs as a subprocess).
+
+    ``os.path.abspath``, not ``Path.resolve``: resolving would follow the published symlink
+    ``warehouse_path`` to the current build file, and the next build would then be written
+    beside it in ``builds/builds/`` and fail to publish.
+    """
     updates: dict[str, object] = {}
     for name, value in settings.model_dump().items():
         if isinstance(value, Path):
-            updates[name] = value.resolve()
+            updates[name] = Path(os.path.abspath(value))
     if not settings.raw_is_s3:
-        updates["raw_uri"] = str(Path(settings.raw_uri).resolve())
+        updates["raw_uri"] = os.path.abspath(settings.raw_uri)
     if not settings.export_uri.startswith("s3://"):
-        updates["export_uri"] = str(Path(settings.export_uri).resolve())
+        updates["export_uri"] = os.path.abspath(settings.export_uri)
     return settings.model_copy(update=updates)
 
 

@@ -64,3 +64,21 @@ def test_publish_missing_build(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no such build file"):
         publish(tmp_path / "nope.duckdb", settings)
     assert not os.path.lexists(settings.warehouse_path)
+
+
+def test_the_next_build_goes_beside_the_published_one(tmp_path: Path, monkeypatch) -> None:
+    """The pipeline makes paths absolute without following the published symlink: following
+    it sent the second build into builds/builds/ and its publish failed."""
+    from music_recs.pipeline import absolute_settings
+
+    monkeypatch.chdir(tmp_path)
+    settings = make_settings(tmp_path, "unused", keep_builds=2).model_copy(
+        update={"warehouse_path": Path("warehouse/music_recs.duckdb")})
+    first = _make_build(absolute_settings(settings), 1)
+    publish(first, absolute_settings(settings))
+    again = absolute_settings(settings)
+    assert again.warehouse_path == tmp_path / "warehouse" / "music_recs.duckdb"
+    second = _make_build(again, 2)
+    assert second.parent == first.parent
+    publish(second, again)
+    assert current_build(again) == second.resolve()
