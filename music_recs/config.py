@@ -82,7 +82,8 @@ class Settings(BaseSettings):
     dbt_memory_limit: str = Field("12GB", description="DuckDB memory_limit during `dbt build`.")
     dbt_threads: int = Field(2, description="DuckDB threads during `dbt build`.")
     dbt_node_threads: int = Field(
-        2, ge=1, description="dbt models/tests run at once (each query also uses dbt_threads DuckDB threads).",
+        1, ge=1, description="dbt models/tests run at once (each query already uses dbt_threads "
+        "DuckDB threads; 2 at once made the full build 1.8x slower, BENCHMARKS.md).",
     )
 
     # --- models ------------------------------------------------------------------------
