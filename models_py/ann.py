@@ -62,10 +62,15 @@ def augment(item_vecs: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.hstack([x, extra[:, None]]))
 
 
-def build_index(item_vecs: np.ndarray, nlist: int, seed: int, threads: int):
-    """IVF-Flat L2 index over the augmented items (k-means seeded: same input → same index)."""
+def build_index(item_vecs: np.ndarray, nlist: int, seed: int, threads: int, what: str):
+    """IVF-Flat L2 index over the augmented items (k-means seeded: same input → same index).
+
+    ``nlist`` 0 = ``default_nlist``; the build time is logged under ``what``.
+    """
     import faiss
 
+    started = time.perf_counter()
+    nlist = nlist or default_nlist(len(item_vecs))
     faiss.omp_set_num_threads(max(1, threads))
     x = augment(item_vecs)
     nlist = max(1, min(nlist, len(x)))
@@ -75,6 +80,8 @@ def build_index(item_vecs: np.ndarray, nlist: int, seed: int, threads: int):
     index.cp.max_points_per_centroid = KMEANS_POINTS_PER_LIST  # seeded subsample of the items
     index.train(x)
     index.add(x)
+    log.info("%s: IVF index of %d items, nlist %d (%.1fs)", what, len(x), index.nlist,
+             time.perf_counter() - started)
     return index
 
 
@@ -121,9 +128,7 @@ def top_k_ann(
         return out_idx, out_score
     started = time.perf_counter()
     if index is None:
-        index = build_index(item_vecs, nlist or default_nlist(n_items), seed, threads)
-        log.info("%s: IVF index of %d items, nlist %d (%.1fs)", what, n_items, index.nlist,
-                 time.perf_counter() - started)
+        index = build_index(item_vecs, nlist, seed, threads, what)
     elif index.ntotal != n_items:
         raise ValueError(f"index holds {index.ntotal} items, item_vecs {n_items}")
     index.nprobe = min(nprobe, index.nlist)
@@ -190,11 +195,8 @@ class Searcher:
                                      batch_size=exact_batch_size(n_items, s.als_batch_size),
                                      what=self.what)
         if self._index is None and n_items > 0:
-            started = time.perf_counter()
-            self._index = build_index(self.item_vecs, s.als_ann_nlist or default_nlist(n_items),
-                                      s.seed, s.train_threads)
-            log.info("%s: IVF index of %d items, nlist %d (%.1fs)", self.what, n_items,
-                     self._index.nlist, time.perf_counter() - started)
+            self._index = build_index(self.item_vecs, s.als_ann_nlist, s.seed, s.train_threads,
+                                      self.what)
         return top_k_ann(user_vecs, self.item_vecs, k, exclude, nprobe=s.als_ann_nprobe,
                          max_extra=s.als_ann_max_extra, seed=s.seed, threads=s.train_threads,
                          what=self.what, index=self._index)

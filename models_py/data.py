@@ -149,7 +149,7 @@ def load_interactions(con: duckdb.DuckDBPyConnection, phase: str) -> Interaction
     if phase == Phases.Serve:
         require_tables(con, Tables.UserIndex, Tables.TrackIndex)
         user_ids = _index(con, Tables.UserIndex, C.User, C.UserIdx)
-        track_ids = _index(con, Tables.TrackIndex, C.Item, C.ItemIdx)
+        track_ids = serve_track_ids(con)
     else:
         user_ids = con.execute(f"SELECT DISTINCT {C.User} FROM {table} ORDER BY 1").fetchnumpy()[C.User]
         track_ids = con.execute(f"SELECT DISTINCT {C.Item} FROM {table} ORDER BY 1").fetchnumpy()[C.Item]
