@@ -92,8 +92,8 @@ def prepare_phase(con: duckdb.DuckDBPyConnection, phase: str) -> None:
             FROM {phase_events(phase)} e JOIN _track_feats_{phase} t ON t.{C.Item} = e.{C.Item}
             GROUP BY e.{C.User}),
         fav AS (
-            SELECT {C.User}, MAX(share) AS user_top_artist_share
-            FROM {Tables.UserArtistAffinity} WHERE phase = $phase GROUP BY {C.User})
+            SELECT {C.User}, MAX(share_{phase}) AS user_top_artist_share
+            FROM {Tables.UserArtistAffinity} WHERE n_tracks_{phase} > 0 GROUP BY {C.User})
         SELECT u.{C.User},
                percent_rank() OVER (ORDER BY u.n_tracks) AS user_tracks_pct,
                percent_rank() OVER (ORDER BY u.n_active_days) AS user_days_pct,
@@ -111,20 +111,22 @@ def candidate_features(con: duckdb.DuckDBPyConnection, phase: str, cand: pa.Tabl
 
     Call ``prepare_phase`` first. Missing affinities are 0; other missing values stay NaN.
     """
+    phase_events(phase)  # validates the phase: it names the affinity columns below
+    share, n_tracks = f"share_{phase}", f"n_tracks_{phase}"
     con.register("_cand", cand)
     try:
         df = con.execute(f"""
             WITH ug AS (
-                SELECT c.{C.User}, c.{C.Item}, SUM(a.share) AS s, MAX(a.share) AS m
+                SELECT c.{C.User}, c.{C.Item}, SUM(a.{share}) AS s, MAX(a.{share}) AS m
                 FROM _cand c JOIN {Tables.ItemGenres} g ON g.{C.Item} = c.{C.Item}
                 JOIN {Tables.UserGenreAffinity} a
-                  ON a.phase = $phase AND a.{C.User} = c.{C.User} AND a.{C.Genre} = g.{C.Genre}
+                  ON a.{n_tracks} > 0 AND a.{C.User} = c.{C.User} AND a.{C.Genre} = g.{C.Genre}
                 GROUP BY ALL),
             ua AS (
-                SELECT c.{C.User}, c.{C.Item}, SUM(a.share) AS s, MAX(a.share) AS m
+                SELECT c.{C.User}, c.{C.Item}, SUM(a.{share}) AS s, MAX(a.{share}) AS m
                 FROM _cand c JOIN {Tables.ItemArtists} r ON r.{C.Item} = c.{C.Item}
                 JOIN {Tables.UserArtistAffinity} a
-                  ON a.phase = $phase AND a.{C.User} = c.{C.User} AND a.{C.Artist} = r.{C.Artist}
+                  ON a.{n_tracks} > 0 AND a.{C.User} = c.{C.User} AND a.{C.Artist} = r.{C.Artist}
                 GROUP BY ALL)
             SELECT c.{C.User}, c.{C.Item},
                    c.als_score, c.als_rank::DOUBLE AS als_rank,
@@ -144,7 +146,7 @@ def candidate_features(con: duckdb.DuckDBPyConnection, phase: str, cand: pa.Tabl
             LEFT JOIN _user_feats_{phase} u ON u.{C.User} = c.{C.User}
             LEFT JOIN ug ON ug.{C.User} = c.{C.User} AND ug.{C.Item} = c.{C.Item}
             LEFT JOIN ua ON ua.{C.User} = c.{C.User} AND ua.{C.Item} = c.{C.Item}
-            ORDER BY c.{C.User}, c.{C.Item}""", {"phase": phase}).to_arrow_table().to_pandas()
+            ORDER BY c.{C.User}, c.{C.Item}""").to_arrow_table().to_pandas()
     finally:
         con.unregister("_cand")
     missing = [f for f in FEATURES if f not in df.columns]

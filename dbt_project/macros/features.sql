@@ -117,12 +117,16 @@ select * from (
 {%- endmacro %}
 
 
-{#- Per phase and (user, entity): how many of the user's tracks carry the entity, and their
-    share of the user's tracks (tracks without the entity type count in the denominator).
-    Both phases in one pass, because at full scale this is the heaviest model (250M rows for
-    artists): a (user, track) pair is in events_fit exactly when it is in events_train with
-    first_listen <= label_start, and affinity counts pairs, not listens, so the fit counts are
-    the train counts restricted to those pairs - the same numbers as reading events_fit. -#}
+{#- Per (user, entity), for both phases as columns: how many of the user's tracks carry the
+    entity (n_tracks_fit / n_tracks_serve) and their share of the user's tracks in that phase
+    (share_fit / share_serve; tracks without the entity type count in the denominator).
+    Both phases in one pass and one row, because at full scale this is the heaviest model:
+    a (user, track) pair is in events_fit exactly when it is in events_train with
+    first_listen <= label_start, so every fit pair is a serve pair and one row per serve pair
+    holds both (148M rows for artists instead of 285M as one row per phase). Affinity counts
+    pairs, not listens, so the fit counts are the train counts restricted to those pairs: the
+    same numbers as reading events_fit. share_fit is NULL where the user has no fit track of
+    the entity (as an absent row would be: sum/max skip it). -#}
 {% macro user_affinity(item_entities, entity_col) -%}
 with events as (
     select user_id, track_id, first_listen from {{ ref('events_train') }}
@@ -151,7 +155,7 @@ user_totals as (
     group by user_id
 ),
 
-user_entities as materialized (
+user_entities as (
     select
         flagged.user_id,
         item_entities.{{ entity_col }},
@@ -163,27 +167,24 @@ user_entities as materialized (
 ),
 
 final as (
-    {%- for phase in ['fit', 'serve'] %}
     select
-        '{{ phase }}' as phase,
         user_entities.user_id,
         user_entities.{{ entity_col }},
-        user_entities.n_{{ phase }} as n_tracks,
-        user_entities.n_{{ phase }} / user_totals.n_{{ phase }} as share
+        cast(user_entities.n_fit as integer) as n_tracks_fit,
+        case when user_entities.n_fit > 0
+            then user_entities.n_fit / user_totals.n_fit end as share_fit,
+        cast(user_entities.n_serve as integer) as n_tracks_serve,
+        user_entities.n_serve / user_totals.n_serve as share_serve
     from user_entities
     inner join user_totals on user_totals.user_id = user_entities.user_id
-    where user_entities.n_{{ phase }} > 0
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
 )
 
 select * from final
 {%- endmacro %}
 
 
-{#- Popularity of a genre or artist: distinct users (from the phase's affinity rows), listens,
+{#- Popularity of a genre or artist: distinct users (the affinity rows with a track of the
+    phase), listens,
     and pop_rank (1 = most users; ties by listens, then id). -#}
 {% macro entity_popularity_for(phase, events, item_entities, affinity, entity_col) -%}
 select * from (
@@ -196,7 +197,7 @@ select * from (
     ),
 
     affinity as (
-        select {{ entity_col }} from {{ affinity }} where phase = '{{ phase }}'
+        select {{ entity_col }} from {{ affinity }} where n_tracks_{{ phase }} > 0
     ),
 
     users as (

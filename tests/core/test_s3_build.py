@@ -65,10 +65,16 @@ def table_digest(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[int, in
 
 
 def dbt_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Base tables of a dbt-only build: everything dbt materialized (not build_info)."""
+    """Relations of a dbt-only build: its tables (not build_info) and the views over them.
+
+    The staging views are left out: they read the raw files themselves (S3 needs the build's
+    secret, which a plain read-only session does not have); their outputs are compared
+    through every table built from them.
+    """
     rows = con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
-        "AND table_name <> 'build_info' ORDER BY 1"
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND table_name <> 'build_info' "
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' "
+        "AND view_name NOT LIKE 'stg\\_%' ESCAPE '\\' ORDER BY 1"
     ).fetchall()
     return [r[0] for r in rows]
 

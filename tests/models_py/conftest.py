@@ -84,13 +84,20 @@ def feature_sql(phase: str, events: str, ref: str) -> list[str]:
         f"""INSERT INTO user_features SELECT '{phase}', user_id, COUNT(*), COUNT(DISTINCT first_listen),
                MIN(first_listen), MAX(last_listen), date_diff('day', MAX(last_listen), DATE '{ref}')
            FROM {events} GROUP BY user_id""",
-        f"""INSERT INTO user_genre_affinity SELECT '{phase}', user_id, genre_id, COUNT(*),
-               COUNT(*) / SUM(COUNT(*)) OVER (PARTITION BY user_id)
-           FROM {events} JOIN item_genres USING (track_id) GROUP BY user_id, genre_id""",
-        f"""INSERT INTO user_artist_affinity SELECT '{phase}', user_id, artist_id, COUNT(*),
-               COUNT(*) / SUM(COUNT(*)) OVER (PARTITION BY user_id)
-           FROM {events} JOIN item_artists USING (track_id) GROUP BY user_id, artist_id""",
     ]
+
+
+def affinity_sql(entity: str) -> str:
+    """user_<entity>_affinity as the warehouse lays it out: one row per serve pair, both phases
+    as columns (share_fit NULL where the user has no fit track of the entity)."""
+    per_phase = """SELECT user_id, {e}_id, COUNT(*) AS n, COUNT(*) / SUM(COUNT(*)) OVER (PARTITION BY user_id) AS s
+                   FROM {events} JOIN item_{e}s USING (track_id) GROUP BY user_id, {e}_id"""
+    return f"""CREATE TABLE user_{entity}_affinity AS
+        WITH f AS ({per_phase.format(e=entity, events="events_fit")}),
+             v AS ({per_phase.format(e=entity, events="events_train")})
+        SELECT v.user_id, v.{entity}_id, COALESCE(f.n, 0)::INTEGER AS n_tracks_fit, f.s AS share_fit,
+               v.n::INTEGER AS n_tracks_serve, v.s AS share_serve
+        FROM v LEFT JOIN f USING (user_id, {entity}_id)"""
 
 
 def build_handmade_warehouse(path: Path, seed: int = 7, **sizes: int) -> Path:
@@ -131,10 +138,10 @@ def build_handmade_warehouse(path: Path, seed: int = 7, **sizes: int) -> Path:
         "CREATE TABLE artist_features (phase VARCHAR, artist_id BIGINT, n_users BIGINT, n_listens BIGINT, pop_rank BIGINT)",
         """CREATE TABLE user_features (phase VARCHAR, user_id INTEGER, n_tracks BIGINT, n_active_days BIGINT,
                first_listen DATE, last_listen DATE, days_since_last INTEGER)""",
-        "CREATE TABLE user_genre_affinity (phase VARCHAR, user_id INTEGER, genre_id BIGINT, n_tracks BIGINT, share DOUBLE)",
-        "CREATE TABLE user_artist_affinity (phase VARCHAR, user_id INTEGER, artist_id BIGINT, n_tracks BIGINT, share DOUBLE)",
         *feature_sql("fit", "events_fit", str(label_start)),
         *feature_sql("serve", "events_train", str(split)),
+        affinity_sql("genre"),
+        affinity_sql("artist"),
         "CREATE TABLE catalog AS SELECT track_id, track_name, artist_names AS artist_name, album_name, genre_names AS genre_name, track_group_id FROM items",
     ]
     for sql in statements:

@@ -178,13 +178,17 @@ def _mutate_test_window(db: Path) -> int:
     try:
         split = con.execute("SELECT split_date FROM split_info").fetchone()[0]
         track = con.execute("SELECT track_id FROM events_train GROUP BY 1 ORDER BY COUNT(*), track_id LIMIT 1").fetchone()[0]
-        for table in ("events", "events_test"):
+        # events is a view of int_events_aggregated: test-only pairs have no train/fit listens
+        for table in ("int_events_aggregated", "events_test"):
+            windows = ", 0 AS train_listen_count, 0 AS fit_listen_count" if table.startswith("int_") else ""
             con.execute(f"DELETE FROM {table} WHERE first_listen > ? AND hash(user_id, track_id) % 2 = 0", [split])
             con.execute(f"""INSERT INTO {table} BY NAME
                 SELECT u.user_id, ?::BIGINT AS track_id, 1 AS listen_count,
-                       (?::DATE + 1) AS first_listen, (?::DATE + 1) AS last_listen
+                       (?::DATE + 1) AS first_listen, (?::DATE + 1) AS last_listen{windows}
                 FROM user_index u ANTI JOIN events_train e ON e.user_id = u.user_id AND e.track_id = ?""",
                         [track, split, split, track])
+        assert con.execute("SELECT count(*) FROM events WHERE track_id = ? AND first_listen > ?",
+                           [track, split]).fetchone()[0] > 0
         top = con.execute("SELECT track_id FROM events_test GROUP BY 1 ORDER BY COUNT(*) DESC LIMIT 1").fetchone()[0]
         assert top == track  # anything reading the test window now sees this track as the hit
         return int(track)

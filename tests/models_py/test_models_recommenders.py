@@ -77,8 +77,8 @@ def _cold_start_by_taste(tb, con, inter) -> Recommender:
         out = np.full((len(users), k), PAD, dtype=np.int64)
         for i, u in enumerate(users):
             genres = [r[0] for r in con.execute(
-                "SELECT genre_id FROM user_genre_affinity WHERE phase = 'serve' AND user_id = ? "
-                "ORDER BY share DESC, genre_id LIMIT 3", [int(u)]).fetchall()]
+                "SELECT genre_id FROM user_genre_affinity WHERE user_id = ? "
+                "ORDER BY share_serve DESC, genre_id LIMIT 3", [int(u)]).fetchall()]
             row = inter.rows_of(np.array([u]))[0]
             heard = inter.track_ids[inter.matrix[row].indices]
             got = cold_start.recommend_cold(con, genres, k, exclude=heard.tolist())

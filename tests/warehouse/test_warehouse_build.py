@@ -7,9 +7,11 @@ from the warehouse.
 
 from __future__ import annotations
 
+import shutil
 from collections import defaultdict
 from datetime import date, timedelta
 
+import duckdb
 import numpy as np
 
 from tests.warehouse import handmade_raw as hm
@@ -169,7 +171,7 @@ def test_features_do_not_read_the_test_window(handmade_con) -> None:
                         [phase]))
         assert got == dict(users), phase
     shares = rows(handmade_con, """
-        SELECT user_id, sum(share) FROM user_artist_affinity WHERE phase = 'serve' GROUP BY 1""")
+        SELECT user_id, sum(share_serve) FROM user_artist_affinity GROUP BY 1""")
     assert all(0 < s <= 1.0 + 1e-9 for _, s in shares)
 
 
@@ -239,9 +241,15 @@ def test_affinities_equal_a_recount_from_each_phases_events(tiny_con) -> None:
                 FROM {events} e JOIN {items_table} i USING (track_id) JOIN per_user u USING (user_id)
                 GROUP BY 1, 2 ORDER BY 1, 2""")
             got = rows(tiny_con, f"""
-                SELECT user_id, {entity}_id, n_tracks, round(share, 9)
-                FROM user_{entity}_affinity WHERE phase = ? ORDER BY 1, 2""", [phase])
+                SELECT user_id, {entity}_id, n_tracks_{phase}, round(share_{phase}, 9)
+                FROM user_{entity}_affinity WHERE n_tracks_{phase} > 0 ORDER BY 1, 2""")
             assert got == recount and got, (entity, phase)
+        # one row per serve pair; a pair without fit tracks has no fit share (NULL, not 0)
+        bad = rows(tiny_con, f"""
+            SELECT count(*) FILTER (WHERE (n_tracks_fit = 0) <> (share_fit IS NULL)),
+                   count(*) FILTER (WHERE n_tracks_fit = 0), count(*)
+            FROM user_{entity}_affinity""")[0]
+        assert bad[0] == 0 and 0 < bad[1] < bad[2], (entity, bad)
     active = rows(tiny_con, """
         SELECT f.user_id, f.n_active_days, count(DISTINCT l.listen_date)
         FROM user_features f JOIN int_listens_unioned l USING (user_id)
@@ -256,3 +264,25 @@ def test_events_are_stored_ordered_by_user(tiny_con) -> None:
     users = tiny_con.execute("SELECT user_id FROM events").fetchnumpy()["user_id"]  # storage order
     assert len(users) > 1000
     assert bool(np.all(np.diff(users) >= 0)), "events must be stored ordered by user_id"
+
+
+def test_views_work_in_a_renamed_copy_of_the_build(tiny_warehouse, tmp_path) -> None:
+    """Views (events, events_train, ...) name tables without the build file's name, so a user's
+    copy of the file, or the file attached under another name, still answers them."""
+    copy = tmp_path / "my_copy.duckdb"
+    shutil.copyfile(tiny_warehouse["db"], copy)
+    original = duckdb.connect(str(tiny_warehouse["db"]), read_only=True)
+    try:
+        views = [r[0] for r in original.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main'").fetchall()]
+        counts = {v: original.execute(f"SELECT count(*) FROM {v}").fetchone()[0] for v in views}
+    finally:
+        original.close()
+    assert {"events", "events_train", "events_fit", "int_listens_unioned"} <= set(views)
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH '{copy}' AS elsewhere (READ_ONLY)")
+        got = {v: con.execute(f"SELECT count(*) FROM elsewhere.{v}").fetchone()[0] for v in views}
+    finally:
+        con.close()
+    assert got == counts and counts["events"] > 0

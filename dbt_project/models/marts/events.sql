@@ -1,9 +1,9 @@
--- All listens (filtered log + online events) per (user, canonical track).
--- Stored ordered by user: the services look a user's rows up by point query at full scale,
--- and DuckDB prunes row groups by their min/max only when the rows are clustered.
+{{ config(materialized='view') }}
+-- All listens (filtered log + online events) per (user, canonical track). A view: the rows
+-- are int_events_aggregated's, which is stored ordered by user, so the services' point
+-- queries on user_id prune row groups through it.
 with aggregated as (
     {{ events_window('') }}
 )
 
 select * from aggregated
-order by user_id, track_id

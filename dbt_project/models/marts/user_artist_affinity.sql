@@ -1,2 +1,2 @@
--- Per phase, (user, artist): the user's tracks of the artist and their share of the user's tracks.
+-- Per (user, artist), both phases as columns: the user's tracks of the artist and their share of the user's tracks.
 {{ user_affinity(ref('item_artists'), 'artist_id') }}
