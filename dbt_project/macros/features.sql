@@ -3,8 +3,9 @@
   the reference date label_start, 'serve' reads events_train with split_date. Each feature mart
   calls its macro twice (once per phase), so both phases are computed by the same SQL and a
   model's features are scaled identically when it trains and when it serves.
-  `cutoff` is the split_info column that is "today" for the phase. (Affinities compute both
-  phases in one pass, see user_affinity.)
+  `cutoff` is the split_info column that is "today" for the phase. (Affinities and
+  genre/artist popularity compute both phases in one pass over the pairs instead, see
+  user_affinity and entity_popularity: at full scale each pass is a join of ~175M rows.)
 -#}
 
 {% macro track_features_for(phase, events, cutoff) -%}
@@ -183,49 +184,63 @@ select * from final
 {%- endmacro %}
 
 
-{#- Popularity of a genre or artist: distinct users (the affinity rows with a track of the
-    phase), listens,
-    and pop_rank (1 = most users; ties by listens, then id). -#}
-{% macro entity_popularity_for(phase, events, item_entities, affinity, entity_col) -%}
-select * from (
-    with events as (
-        select track_id, listen_count from {{ events }}
-    ),
+{#- Popularity of a genre or artist in both phases, in one pass: distinct users (the affinity
+    rows with a track of the phase), listens (each phase's own listen counts of its pairs,
+    i.e. events_fit's and events_train's listen_count, read as int_events_aggregated's
+    fit_/train_listen_count columns) and pop_rank (1 = most users; ties by listens, then id).
+    One row per (phase, entity) heard in the phase. -#}
+{% macro entity_popularity(item_entities, affinity, entity_col) -%}
+with events as (
+    select track_id, fit_listen_count, train_listen_count
+    from {{ ref('int_events_aggregated') }}
+    where train_listen_count > 0
+),
 
-    item_entities as (
-        select track_id, {{ entity_col }} from {{ item_entities }}
-    ),
+item_entities as (
+    select track_id, {{ entity_col }} from {{ item_entities }}
+),
 
-    affinity as (
-        select {{ entity_col }} from {{ affinity }} where n_tracks_{{ phase }} > 0
-    ),
+affinity as (
+    select {{ entity_col }}, n_tracks_fit from {{ affinity }}
+),
 
-    users as (
-        select {{ entity_col }}, count(*) as n_users
-        from affinity
-        group by {{ entity_col }}
-    ),
+users as (
+    select
+        {{ entity_col }},
+        count(*) filter (where n_tracks_fit > 0) as n_users_fit,
+        count(*) as n_users_serve
+    from affinity
+    group by {{ entity_col }}
+),
 
-    listens as (
-        select item_entities.{{ entity_col }}, cast(sum(events.listen_count) as bigint) as n_listens
-        from events
-        inner join item_entities on item_entities.track_id = events.track_id
-        group by item_entities.{{ entity_col }}
-    ),
+listens as (
+    select
+        item_entities.{{ entity_col }},
+        cast(sum(events.fit_listen_count) as bigint) as n_listens_fit,
+        cast(sum(events.train_listen_count) as bigint) as n_listens_serve
+    from events
+    inner join item_entities on item_entities.track_id = events.track_id
+    group by item_entities.{{ entity_col }}
+),
 
-    final as (
-        select
-            '{{ phase }}' as phase,
-            users.{{ entity_col }},
-            users.n_users,
-            listens.n_listens,
-            cast(row_number() over (
-                order by users.n_users desc, listens.n_listens desc, users.{{ entity_col }}
-            ) as integer) as pop_rank
-        from users
-        inner join listens on listens.{{ entity_col }} = users.{{ entity_col }}
-    )
-
-    select * from final
+final as (
+    {%- for phase in ['fit', 'serve'] %}
+    select
+        '{{ phase }}' as phase,
+        users.{{ entity_col }},
+        users.n_users_{{ phase }} as n_users,
+        listens.n_listens_{{ phase }} as n_listens,
+        cast(row_number() over (
+            order by users.n_users_{{ phase }} desc, listens.n_listens_{{ phase }} desc, users.{{ entity_col }}
+        ) as integer) as pop_rank
+    from users
+    inner join listens on listens.{{ entity_col }} = users.{{ entity_col }}
+    where users.n_users_{{ phase }} > 0
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
 )
+
+select * from final
 {%- endmacro %}

@@ -1,4 +1,2 @@
 -- Genre popularity per phase (users, listens, rank), from that phase's events only.
-{{ entity_popularity_for('fit', ref('events_fit'), ref('item_genres'), ref('user_genre_affinity'), 'genre_id') }}
-union all
-{{ entity_popularity_for('serve', ref('events_train'), ref('item_genres'), ref('user_genre_affinity'), 'genre_id') }}
+{{ entity_popularity(ref('item_genres'), ref('user_genre_affinity'), 'genre_id') }}
