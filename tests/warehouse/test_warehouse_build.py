@@ -7,7 +7,10 @@ from the warehouse.
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 from collections import defaultdict
 from datetime import date, timedelta
 
@@ -286,3 +289,29 @@ def test_views_work_in_a_renamed_copy_of_the_build(tiny_warehouse, tmp_path) -> 
     finally:
         con.close()
     assert got == counts and counts["events"] > 0
+
+
+def test_floor_tool_replays_the_slowest_models(tiny_warehouse, tmp_path) -> None:
+    """`python -m music_recs.dbt_floor` reruns a finished build's compiled models alone: the
+    rows it gets equal the built tables', and --persist leaves the file as it found it."""
+    run_dir = tmp_path / "tiny"  # the run dir's name is the build's catalog name
+    run_dir.mkdir()
+    (run_dir / "target").symlink_to(tiny_warehouse["root"] / "dbt_target")
+    db = run_dir / "tiny.duckdb"
+    shutil.copyfile(tiny_warehouse["db"], db)
+    for extra in ([], ["--persist"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "music_recs.dbt_floor", "--run-dir", str(run_dir), "--db", str(db),
+             "--top", "3", "--memory-limit", "1GB", "--threads", "1", *extra],
+            capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        got = [json.loads(line) for line in done.stdout.splitlines()]
+        assert len(got) == 3 and all(r["persist"] == bool(extra) for r in got)
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            for r in got:
+                assert r["rows"] == con.execute(f"SELECT count(*) FROM {r['model']}").fetchone()[0], r
+            assert sum(r["rows"] for r in got) > 0
+            assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '%floor%'").fetchone()[0]
+        finally:
+            con.close()
