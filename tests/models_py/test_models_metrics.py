@@ -184,3 +184,24 @@ def test_bad_input_gives_clear_errors():
         M.ndcg_at_k(hits, np.array([1, 1]), 0)
     with pytest.raises(ValueError, match="index rows"):
         M.hit_matrix(np.zeros((2, 3), dtype=np.int64), np.array([5]), np.array([1]))
+
+
+@pytest.mark.parametrize("chunk_pairs", [7, 1 << 18])
+def test_oracle_scorer_is_truth_score_bit_for_bit(tiny_raw_dir, monkeypatch, chunk_pairs: int):
+    """The evaluation's blocked oracle equals Truth.score on every pair, and its per-canonical
+    aggregation equals 1 − Π(1 − p) computed on the whole row, whatever the chunking."""
+    from music_recs.generator.truth import load_truth
+    from models_py import evaluate
+
+    monkeypatch.setattr(evaluate, "ORACLE_CHUNK_PAIRS", chunk_pairs)
+    truth = load_truth(tiny_raw_dir)
+    raw = np.sort(truth._raw)
+    rng = np.random.default_rng(0)
+    users = np.sort(rng.choice(truth.user_ids, size=min(40, len(truth.user_ids)), replace=False)).astype(np.int64)
+    scorer = evaluate.OracleScorer(truth, raw)
+    ref = truth.score(np.repeat(users, len(raw)), np.tile(raw, len(users))).reshape(len(users), len(raw))
+    assert np.array_equal(scorer.score(users), ref)
+    canon_of_raw = np.sort(rng.integers(0, max(1, len(raw) * 2 // 3), len(raw)))  # groups of 1-4 versions
+    _, starts = np.unique(canon_of_raw, return_index=True)
+    expected = -np.expm1(np.add.reduceat(np.log1p(-np.clip(ref, 0.0, 1.0 - 1e-12)), starts, axis=1))
+    assert np.array_equal(scorer.canonical_scores(users, starts), expected)
