@@ -66,9 +66,11 @@ def label_targets(con: duckdb.DuckDBPyConnection) -> tuple[np.ndarray, np.ndarra
     return user_ids, rel_rows, np.asarray(got[C.Item], dtype=np.int64)
 
 
-def validation_ndcg(con: duckdb.DuckDBPyConnection, fit: Interactions, half_life: float, k: int = VALIDATION_K) -> float:
-    """NDCG@k of fit-phase popularity (heard excluded) against the label window."""
-    user_ids, rel_rows, rel_items = label_targets(con)
+def validation_ndcg(con: duckdb.DuckDBPyConnection, fit: Interactions, half_life: float, k: int = VALIDATION_K,
+                    targets: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> float:
+    """NDCG@k of fit-phase popularity (heard excluded) against the label window
+    (``targets``: ``label_targets(con)``, read once by callers that try several half-lives)."""
+    user_ids, rel_rows, rel_items = targets if targets is not None else label_targets(con)
     if len(user_ids) == 0:
         return float("nan")
     recs = recommend(con, fit, user_ids, half_life, k)
@@ -83,7 +85,8 @@ def choose_half_life(con: duckdb.DuckDBPyConnection, settings: Settings, log: lo
         log.info("popularity half-life fixed by settings: %s days", settings.popularity_half_life_days)
         return float(settings.popularity_half_life_days), {}
     fit = load_interactions(con, Phases.Fit)
-    scores = {str(h): validation_ndcg(con, fit, h) for h in HALF_LIFE_GRID}
+    targets = label_targets(con)
+    scores = {str(h): validation_ndcg(con, fit, h, targets=targets) for h in HALF_LIFE_GRID}
     for h, v in scores.items():
         log.info("popularity validation: half-life %s days -> NDCG@%d %.4f", h, VALIDATION_K, v)
     best = max(HALF_LIFE_GRID, key=lambda h: (np.nan_to_num(scores[str(h)], nan=-1.0), -HALF_LIFE_GRID.index(h)))

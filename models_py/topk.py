@@ -72,36 +72,48 @@ def top_k_from_ranking(
     heard: sp.csr_matrix | None,
     rows: np.ndarray,
     k: int,
-    batch_size: int = 8192,
+    batch_size: int = 65536,
 ) -> np.ndarray:
     """The first ``k`` items of one global ranking per user, skipping what the user heard.
 
-    ``ranked_items`` are column positions in ``heard`` (best first, -1 = a column the matrix
-    does not have, never heard); ``rows`` are user rows of ``heard`` (-1 = no history).
-    Returns positions into ``ranked_items`` (``PAD`` when the ranking runs out).
+    ``ranked_items`` are column positions in ``heard`` (best first, each column at most once,
+    -1 = a column the matrix does not have, never heard); ``rows`` are user rows of ``heard``
+    (-1 = no history). Returns positions into ``ranked_items`` (``PAD`` when the ranking runs out).
+
+    How: with the user's heard positions in the ranking sorted, s_0 < s_1 < ..., a_i = s_i − i
+    unheard positions precede s_i, so the j-th unheard position is j + #{i : a_i <= j}: one
+    sort and one binary search per user and j, O(heard pairs), instead of a users × (k + most
+    heard) mask (which cost ~52 s per call over the ~0.9M full-scale label users).
     """
     ranked_items = np.asarray(ranked_items, dtype=np.int64)
     rows = np.asarray(rows, dtype=np.int64)
     m = len(ranked_items)
     out = np.full((len(rows), k), PAD, dtype=np.int64)
-    if m == 0:
+    if m == 0 or len(rows) == 0:
         return out
-    nnz = np.diff(heard.indptr) if heard is not None else None
+    j = np.arange(k, dtype=np.int64)
+    if heard is None:
+        out[:, : min(k, m)] = j[: min(k, m)]
+        return out
+    pos_of_col = np.full(heard.shape[1], -1, dtype=np.int64)
+    known = ranked_items >= 0
+    pos_of_col[ranked_items[known]] = np.flatnonzero(known)
+    indptr = np.asarray(heard.indptr, dtype=np.int64)
+    span = m + 1  # a_i and j stay below m + 1: (user, value) keys never collide
     for lo in range(0, len(rows), batch_size):
         r = rows[lo:lo + batch_size]
-        has = r >= 0
-        # a user who heard h tracks finds k unheard ones within the first k + h of the ranking
-        most_heard = int(nnz[r[has]].max()) if nnz is not None and has.any() else 0
-        width = min(m, k + most_heard)
-        head = ranked_items[:width]
-        known = head >= 0
-        mask = np.zeros((len(r), width), dtype=bool)
-        if most_heard and known.any():
-            dense = np.zeros((int(has.sum()), width), dtype=bool)
-            dense[:, known] = heard[r[has]][:, head[known]].toarray() != 0
-            mask[has] = dense
-        # stable sort on "heard?" keeps the ranking order among the unheard
-        order = np.argsort(mask, axis=1, kind="stable")[:, :k]
-        taken = np.take_along_axis(mask, order, axis=1)
-        out[lo:lo + len(r), : order.shape[1]] = np.where(taken, PAD, order)
+        n = len(r)
+        starts = np.where(r >= 0, indptr[np.maximum(r, 0)], 0)
+        lens = np.where(r >= 0, indptr[np.maximum(r, 0) + 1] - starts, 0)
+        owner = np.repeat(np.arange(n, dtype=np.int64), lens)
+        flat = np.arange(len(owner), dtype=np.int64) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(starts, lens)
+        pos = pos_of_col[heard.indices[flat]]
+        keep = (pos >= 0) & (heard.data[flat] != 0)
+        key = np.sort(owner[keep] * span + pos[keep])  # by user, then heard position
+        owner = key // span
+        first = np.searchsorted(owner, np.arange(n), side="left")
+        adjusted = key - (np.arange(len(key)) - first[owner])  # user * span + a_i, sorted
+        count = np.searchsorted(adjusted, (np.arange(n)[:, None] * span + j).ravel(), side="right").reshape(n, k)
+        p = j + count - first[:, None]
+        out[lo:lo + n] = np.where(p < m, p, PAD)
     return out

@@ -129,3 +129,18 @@ def test_recent_track_ids_are_the_scoring_columns(handmade_db: Path, days: int):
         got = recent_track_ids(con, Phases.Serve, days)
         assert np.array_equal(serve_track_ids(con), inter.track_ids)
     assert np.array_equal(got, expected) and len(got) > 0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_top_k_from_ranking_matches_a_brute_force_walk(seed: int):
+    rng = np.random.default_rng(seed)
+    n_users, n_cols, k = 60, 40, 7
+    dense = rng.random((n_users, n_cols)) < rng.uniform(0.0, 0.9, (n_users, 1))
+    dense[5] = True  # a user who heard everything
+    heard = sp.csr_matrix(dense.astype(np.float32))
+    ranked = rng.permutation(np.append(rng.choice(n_cols, 30, replace=False), [-1, -1]))
+    rows = np.append(rng.integers(-1, n_users, 80), 5)
+    got = top_k_from_ranking(ranked, heard, rows, k, batch_size=13)
+    for r, out in zip(rows, got):
+        walk = [p for p, c in enumerate(ranked) if r < 0 or c < 0 or not dense[r, c]][:k]
+        assert out.tolist() == walk + [PAD] * (k - len(walk))
