@@ -108,6 +108,8 @@ def positions_of(ids: np.ndarray, query: np.ndarray) -> np.ndarray:
     if lo >= 0 and hi < LUT_SPREAD * len(ids) + LUT_FLOOR:
         lut = np.full(hi + 1, -1, dtype=np.int64)
         lut[ids] = np.arange(len(ids))
+        if query.size and query.min() >= 0 and query.max() <= hi:
+            return lut[query]  # the usual case: no masked copies of a ~170M-element query
         inside = (query >= 0) & (query <= hi)
         out = np.full(query.shape, -1, dtype=np.int64)
         out[inside] = lut[query[inside]]
@@ -161,29 +163,46 @@ def load_interactions(con: duckdb.DuckDBPyConnection, phase: str) -> Interaction
     ).fetchnumpy()
     user_ids = np.asarray(user_ids, dtype=np.int64)
     track_ids = np.asarray(track_ids, dtype=np.int64)
-    rows = positions_of(user_ids, np.asarray(ev[C.User], dtype=np.int64))
-    cols = positions_of(track_ids, np.asarray(ev[C.Item], dtype=np.int64))
+    # each fetched column is released once converted: at full scale (~170M events) every
+    # full-length array is 0.7-1.4 GB
+    rows = positions_of(user_ids, np.asarray(ev.pop(C.User), dtype=np.int64))
+    cols = positions_of(track_ids, np.asarray(ev.pop(C.Item), dtype=np.int64))
     if (rows < 0).any() or (cols < 0).any():
         raise WarehouseError(f"{table} has users or tracks missing from the index tables")
-    age = np.asarray(ev["age_days"], dtype=np.float64)
+    age = np.asarray(ev.pop("age_days"), dtype=np.float64)
     if len(age) and age.min() < 0:
         raise WarehouseError(f"{table} holds events after the phase's reference date {ref}")
-    counts = np.asarray(ev[C.ListenCount], dtype=np.float64)
-    key = rows * len(track_ids) + cols
-    if len(key) and not bool(np.all(np.diff(key) >= 0)):  # an index not in id order: sort here
-        order = np.argsort(key, kind="stable")
-        rows, cols, counts, age, key = rows[order], cols[order], counts[order], age[order], key[order]
+    counts = np.asarray(ev.pop(C.ListenCount), dtype=np.float64)
+    del ev
+    in_order, duplicated = _pair_order(rows, cols, len(track_ids))
+    if not in_order:  # an index not in id order: sort here
+        order = np.argsort(rows * len(track_ids) + cols, kind="stable")
+        rows, cols, counts, age = rows[order], cols[order], counts[order], age[order]
+        del order
+        _, duplicated = _pair_order(rows, cols, len(track_ids))
     indptr = np.zeros(len(user_ids) + 1, dtype=np.int64)
-    np.add.at(indptr, rows + 1, 1)
+    indptr[1:] = np.cumsum(np.bincount(rows, minlength=len(user_ids)))
+    del rows
     matrix = sp.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), cols.astype(np.int32), np.cumsum(indptr)),
+        (np.ones(len(cols), dtype=np.float32), cols.astype(np.int32), indptr),
         shape=(len(user_ids), len(track_ids)),
     )
-    if matrix.nnz != len(rows) or (len(rows) and np.any(np.diff(key) == 0)):
+    if matrix.nnz != len(cols) or duplicated:
         raise WarehouseError(f"{table} holds duplicated (user_id, track_id) pairs")
     log.info("loaded %s: %d users x %d tracks, %d pairs (%.1fs)", table, len(user_ids),
              len(track_ids), matrix.nnz, time.perf_counter() - started)
     return Interactions(phase, ref, user_ids, track_ids, matrix, counts, age)
+
+
+def _pair_order(rows: np.ndarray, cols: np.ndarray, n_cols: int, chunk: int = 1 << 24) -> tuple[bool, bool]:
+    """(pairs sorted by (row, col), some pair repeated), in chunks: no full-length key array."""
+    in_order, duplicated = True, False
+    for lo in range(0, len(rows), chunk):
+        hi = min(lo + chunk + 1, len(rows))  # one pair of overlap links the chunks
+        step = np.diff(rows[lo:hi] * n_cols + cols[lo:hi])
+        in_order = in_order and bool(np.all(step >= 0))
+        duplicated = duplicated or bool(np.any(step == 0))
+    return in_order, duplicated
 
 
 def _index(con: duckdb.DuckDBPyConnection, table: str, id_col: str, idx_col: str) -> np.ndarray:

@@ -232,6 +232,22 @@ def load_model(db_path: Path, settings: Settings):
     return model
 
 
+def fit_phase(con: duckdb.DuckDBPyConnection, db_path: Path, half_life: float,
+              settings: Settings) -> tuple[object, str, dict[str, float]]:
+    """ALS on events_fit, labelled candidates, the CatBoost model. A function of its own so
+    the fit-phase matrix, factors and candidates (~5 GB at full scale) are freed before the
+    serve phase loads events_train."""
+    fit_inter = load_interactions(con, Phases.Fit)
+    with timed(log, "ALS on events_fit"):
+        fit_model = als.train(fit_inter, settings)
+    fit_model.save(als.factors_path(db_path, settings, Phases.Fit))
+    prepare_phase(con, Phases.Fit)
+    with timed(log, "fit candidates and features"):
+        data = labelled_candidates(con, PhaseModels.build(con, fit_inter, fit_model, half_life, settings), settings)
+    del fit_inter, fit_model
+    return fit_ranker(data, settings)
+
+
 def run(db_path: Path, settings: Settings) -> None:
     setup_logging("models_py.ranker", logs_dir=settings.logs_dir)
     out_dir = artifacts_dir(db_path, settings)
@@ -240,14 +256,7 @@ def run(db_path: Path, settings: Settings) -> None:
                        Tables.UserIndex, Tables.TrackIndex, Tables.SplitInfo, *REQUIRED_TABLES,
                        step="ranker")
         half_life = load_half_life(db_path, settings)
-        fit_inter = load_interactions(con, Phases.Fit)
-        with timed(log, "ALS on events_fit"):
-            fit_model = als.train(fit_inter, settings)
-        fit_model.save(als.factors_path(db_path, settings, Phases.Fit))
-        prepare_phase(con, Phases.Fit)
-        with timed(log, "fit candidates and features"):
-            data = labelled_candidates(con, PhaseModels.build(con, fit_inter, fit_model, half_life, settings), settings)
-        model, loss, results = fit_ranker(data, settings)
+        model, loss, results = fit_phase(con, db_path, half_life, settings)
         model.save_model(str(model_path(db_path, settings)))
         (out_dir / "ranker.json").write_text(json.dumps(
             {"loss": loss, "validation_ndcg@5": results, "features": list(FEATURES)}, indent=2))
