@@ -144,3 +144,23 @@ def test_top_k_from_ranking_matches_a_brute_force_walk(seed: int):
     for r, out in zip(rows, got):
         walk = [p for p, c in enumerate(ranked) if r < 0 or c < 0 or not dense[r, c]][:k]
         assert out.tolist() == walk + [PAD] * (k - len(walk))
+
+
+@pytest.mark.parametrize("whole_days", [True, False])
+def test_recent_tracks_newest_first_then_column(whole_days: bool):
+    from datetime import date
+
+    from models_py.candidates import recent_tracks
+    from models_py.data import Interactions
+
+    rng = np.random.default_rng(3)
+    dense = rng.random((50, 30)) < 0.4
+    matrix = sp.csr_matrix(dense.astype(np.float32))
+    age = rng.integers(0, 6, matrix.nnz).astype(np.float64) + (0.0 if whole_days else 0.5)
+    inter = Interactions("fit", date(2022, 12, 1), np.arange(50), np.arange(30), matrix, np.ones(matrix.nnz), age)
+    got = recent_tracks(inter, 4)
+    for r in range(50):
+        lo, hi = matrix.indptr[r], matrix.indptr[r + 1]
+        pairs = sorted(zip(age[lo:hi], matrix.indices[lo:hi]))[:4]
+        want = [int(c) for _, c in pairs]
+        assert got[r].tolist() == want + [-1] * (4 - len(want))
