@@ -30,7 +30,7 @@ import scipy.sparse as sp
 from models_py import ann
 from models_py.columns import Columns as C
 from models_py.columns import Phases, Tables
-from models_py.data import Interactions, load_interactions
+from models_py.data import Interactions, interactions_cache, load_interactions
 from models_py.db import artifacts_dir, connect, require_tables, timed, write_table
 from models_py.metrics import PAD
 from music_recs.config import Settings
@@ -161,7 +161,7 @@ def run(db_path: Path, settings: Settings) -> None:
     with timed(log, "als"), connect(db_path, memory_limit=settings.models_memory_limit) as con:
         require_tables(con, Tables.EventsTrain, Tables.UserIndex, Tables.TrackIndex,
                        Tables.SplitInfo, step="als")
-        inter = load_interactions(con, Phases.Serve)
+        inter = load_interactions(con, Phases.Serve, interactions_cache(db_path, settings))
         log.info("train matrix: %d users x %d tracks, %d pairs", inter.n_users, inter.n_tracks,
                  inter.matrix.nnz)
         with timed(log, "ALS training"):

@@ -11,6 +11,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -18,7 +19,8 @@ import scipy.sparse as sp
 
 from models_py.columns import Columns as C
 from models_py.columns import Phases, Tables
-from models_py.db import WarehouseError, require_tables
+from models_py.db import WarehouseError, artifacts_dir, require_tables
+from music_recs.config import Settings
 
 log = logging.getLogger("models_py.data")
 
@@ -137,12 +139,75 @@ def serve_track_ids(con: duckdb.DuckDBPyConnection) -> np.ndarray:
     return _index(con, Tables.TrackIndex, C.Item, C.ItemIdx)
 
 
-def load_interactions(con: duckdb.DuckDBPyConnection, phase: str) -> Interactions:
+def load_interactions(con: duckdb.DuckDBPyConnection, phase: str,
+                      cache_dir: Path | None = None) -> Interactions:
     """Load a phase's events as a CSR matrix.
 
     Serve rows/columns follow the warehouse's ``user_index``/``track_index``; fit numbers
-    the users and tracks of events_fit in id order.
+    the users and tracks of events_fit in id order. With ``cache_dir`` the arrays are kept in
+    ``interactions_<phase>.npz`` there and reused by later steps while the table's
+    fingerprint (row count and xor of row hashes, plus the index tables for serve) matches.
     """
+    if cache_dir is None:
+        return _load_interactions(con, phase)
+    started = time.perf_counter()
+    path = Path(cache_dir) / f"interactions_{phase}.npz"
+    fingerprint = _fingerprint(con, phase)
+    if path.is_file():
+        with np.load(path) as z:
+            if str(z["fingerprint"]) == fingerprint:
+                inter = Interactions(
+                    phase, date.fromisoformat(str(z["ref_date"])), z["user_ids"], z["track_ids"],
+                    sp.csr_matrix((np.ones(len(z["indices"]), dtype=np.float32), z["indices"], z["indptr"]),
+                                  shape=(len(z["user_ids"]), len(z["track_ids"]))),
+                    z["listen_count"].astype(np.float64), z["age_days"].astype(np.float64))
+                log.info("loaded %s from %s: %d users x %d tracks, %d pairs (%.1fs)", phase_events(phase),
+                         path.name, inter.n_users, inter.n_tracks, inter.matrix.nnz, time.perf_counter() - started)
+                return inter
+        log.info("%s: fingerprint changed, reloading %s", path, phase_events(phase))
+    inter = _load_interactions(con, phase)
+    _write_cache(path, fingerprint, inter)
+    return inter
+
+
+def interactions_cache(db_path: Path, settings: Settings) -> Path | None:
+    """Where ``load_interactions`` keeps a build's matrices (None when caching is off)."""
+    return artifacts_dir(db_path, settings) if settings.models_cache_interactions else None
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection, phase: str) -> str:
+    """What a phase's matrix depends on: its events table, reference date and (serve) index tables."""
+    table = phase_events(phase)
+    parts = [table, str(reference_date(read_split(con), phase))]
+    parts += [str(v) for v in con.execute(
+        f"SELECT count(*), bit_xor(hash({C.User}, {C.Item}, {C.ListenCount}, {C.LastListen})) FROM {table}").fetchone()]
+    if phase == Phases.Serve:
+        for index, id_col, idx_col in ((Tables.UserIndex, C.User, C.UserIdx), (Tables.TrackIndex, C.Item, C.ItemIdx)):
+            parts += [str(v) for v in con.execute(
+                f"SELECT count(*), bit_xor(hash({id_col}, {idx_col})) FROM {index}").fetchone()]
+    return "|".join(parts)
+
+
+def _compact(values: np.ndarray) -> np.ndarray:
+    """int32 when every value is a whole number in range (stored exactly), else as is."""
+    if len(values) and np.array_equal(values, np.floor(values)) and values.min() >= -2**31 and values.max() < 2**31:
+        return values.astype(np.int32)
+    return values
+
+
+def _write_cache(path: Path, fingerprint: str, inter: Interactions) -> None:
+    started = time.perf_counter()
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, fingerprint=np.array(fingerprint), ref_date=np.array(inter.ref_date.isoformat()),
+                 user_ids=inter.user_ids, track_ids=inter.track_ids, indptr=inter.matrix.indptr,
+                 indices=inter.matrix.indices, listen_count=_compact(inter.listen_count),
+                 age_days=_compact(inter.age_days))
+    tmp.replace(path)
+    log.info("kept %s in %s (%.1fs)", phase_events(inter.phase), path, time.perf_counter() - started)
+
+
+def _load_interactions(con: duckdb.DuckDBPyConnection, phase: str) -> Interactions:
     started = time.perf_counter()
     table = phase_events(phase)
     split = read_split(con)

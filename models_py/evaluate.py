@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from models_py import metrics as M
 from models_py.columns import Columns as C
 from models_py.columns import Phases, Tables
-from models_py.data import Interactions, load_interactions
+from models_py.data import Interactions, interactions_cache, load_interactions
 from models_py.db import connect, existing_tables, require_tables, timed, write_table
 from models_py import popularity
 from models_py.popularity import load_half_life
@@ -81,12 +81,12 @@ class EvalData:
         raise ValueError(f"unknown segment {segment!r}")
 
 
-def load_eval_data(con: duckdb.DuckDBPyConnection) -> EvalData:
+def load_eval_data(con: duckdb.DuckDBPyConnection, cache_dir: Path | None = None) -> EvalData:
     test = con.execute(f"SELECT {C.User}, {C.Item} FROM {Tables.EventsTest} ORDER BY 1, 2").fetchnumpy()
     if len(test[C.User]) == 0:
         raise ValueError(f"{Tables.EventsTest} is empty: nothing to evaluate")
     user_ids, rel_rows = np.unique(np.asarray(test[C.User], dtype=np.int64), return_inverse=True)
-    train = load_interactions(con, Phases.Serve)
+    train = load_interactions(con, Phases.Serve, cache_dir)
     counts = np.bincount(train.matrix.indices, minlength=train.n_tracks)  # listeners per track
     catalog = con.execute(f"SELECT {C.Item} FROM {Tables.Items} ORDER BY 1").fetchnumpy()[C.Item].astype(np.int64)
     g = con.execute(f"SELECT {C.Item}, {C.Genre} FROM {Tables.ItemGenres}").fetchnumpy()
@@ -344,7 +344,7 @@ def run(db_path: Path, settings: Settings) -> None:
     with timed(log, "evaluate"), connect(db_path, memory_limit=settings.models_memory_limit) as con:
         require_tables(con, Tables.EventsTest, Tables.EventsTrain, Tables.RecsAls, Tables.RecsFinal,
                        Tables.Items, Tables.ItemGenres, Tables.ItemArtists, Tables.MapTracks, step="evaluate")
-        data = load_eval_data(con)
+        data = load_eval_data(con, interactions_cache(db_path, settings))
         log.info("test users: %d (%d warm, %d cold), %d relevant pairs", len(data.user_ids),
                  int(data.warm.sum()), int((~data.warm).sum()), len(data.rel_items))
         kmax = max(KS)

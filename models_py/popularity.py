@@ -20,7 +20,7 @@ import pyarrow as pa
 from models_py import metrics as M
 from models_py.columns import Columns as C
 from models_py.columns import Phases, Tables
-from models_py.data import Interactions, load_interactions, phase_events, read_split, reference_date
+from models_py.data import Interactions, interactions_cache, load_interactions, phase_events, read_split, reference_date
 from models_py.db import artifacts_dir, connect, require_tables, timed, write_table
 from models_py.topk import top_k_from_ranking
 from music_recs.config import Settings
@@ -79,12 +79,14 @@ def validation_ndcg(con: duckdb.DuckDBPyConnection, fit: Interactions, half_life
     return float(M.ndcg_at_k(hits, n_rel, k).mean())
 
 
-def choose_half_life(con: duckdb.DuckDBPyConnection, settings: Settings, log: logging.Logger) -> tuple[float, dict[str, float]]:
-    """The configured half-life, or the grid's best on validation (ties → the earlier one)."""
+def choose_half_life(con: duckdb.DuckDBPyConnection, settings: Settings, log: logging.Logger,
+                     cache_dir: Path | None = None) -> tuple[float, dict[str, float]]:
+    """The configured half-life, or the grid's best on validation (ties → the earlier one);
+    ``cache_dir``: where ``load_interactions`` keeps events_fit for the ranker."""
     if settings.popularity_half_life_days is not None:
         log.info("popularity half-life fixed by settings: %s days", settings.popularity_half_life_days)
         return float(settings.popularity_half_life_days), {}
-    fit = load_interactions(con, Phases.Fit)
+    fit = load_interactions(con, Phases.Fit, cache_dir)
     targets = label_targets(con)
     scores = {str(h): validation_ndcg(con, fit, h, targets=targets) for h in HALF_LIFE_GRID}
     for h, v in scores.items():
@@ -125,7 +127,7 @@ def run(db_path: Path, settings: Settings) -> None:
     with timed(log, "popularity"), connect(db_path, memory_limit=settings.models_memory_limit) as con:
         require_tables(con, Tables.EventsTrain, Tables.EventsFit, Tables.EventsLabels,
                        Tables.ItemGenres, Tables.SplitInfo, step="popularity")
-        half_life, grid = choose_half_life(con, settings, log)
+        half_life, grid = choose_half_life(con, settings, log, interactions_cache(db_path, settings))
         track_ids, scores = popularity_scores(con, Phases.Serve, half_life, limit=settings.n_popular)
         table = pa.table({
             C.Rank: pa.array(np.arange(1, len(track_ids) + 1), pa.int32()),

@@ -25,7 +25,7 @@ from models_py import metrics as M
 from models_py.candidates import PhaseModels, candidates
 from models_py.columns import Columns as C
 from models_py.columns import Phases, Tables
-from models_py.data import Interactions, load_interactions
+from models_py.data import Interactions, interactions_cache, load_interactions
 from models_py.db import artifacts_dir, connect, require_tables, timed, write_table
 from models_py.features import FEATURES, REQUIRED_TABLES, candidate_features, prepare_phase
 from models_py.popularity import load_half_life
@@ -237,7 +237,7 @@ def fit_phase(con: duckdb.DuckDBPyConnection, db_path: Path, half_life: float,
     """ALS on events_fit, labelled candidates, the CatBoost model. A function of its own so
     the fit-phase matrix, factors and candidates (~5 GB at full scale) are freed before the
     serve phase loads events_train."""
-    fit_inter = load_interactions(con, Phases.Fit)
+    fit_inter = load_interactions(con, Phases.Fit, interactions_cache(db_path, settings))
     with timed(log, "ALS on events_fit"):
         fit_model = als.train(fit_inter, settings)
     fit_model.save(als.factors_path(db_path, settings, Phases.Fit))
@@ -267,7 +267,7 @@ def run(db_path: Path, settings: Settings) -> None:
             C.Importance: pa.array(np.asarray(importance, dtype=np.float64)),
         }), order_by=f"{C.Importance} DESC, {C.Feature}")
 
-        serve_inter = load_interactions(con, Phases.Serve)
+        serve_inter = load_interactions(con, Phases.Serve, interactions_cache(db_path, settings))
         serve_model = als.AlsModel.load(als.factors_path(db_path, settings, Phases.Serve))
         prepare_phase(con, Phases.Serve)
         with timed(log, "serve candidates, features and scoring"):

@@ -146,6 +146,11 @@ class Settings(BaseSettings):
     oracle_max_users: int = Field(
         4000, description="Test users the evaluation's oracle scores (seeded sample; 0 = all)."
     )
+    models_cache_interactions: bool = Field(
+        True, description="Keep each phase's loaded events matrix in the build's artifacts "
+        "(~2 GB a phase at full scale), checked against a fingerprint of the table: the "
+        "ranker and evaluate then read it instead of sorting ~170M events in DuckDB again.",
+    )
 
     # --- services ----------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Bind address of the services.")

@@ -164,3 +164,26 @@ def test_recent_tracks_newest_first_then_column(whole_days: bool):
         pairs = sorted(zip(age[lo:hi], matrix.indices[lo:hi]))[:4]
         want = [int(c) for _, c in pairs]
         assert got[r].tolist() == want + [-1] * (4 - len(want))
+
+
+@pytest.mark.parametrize("phase", [Phases.Fit, Phases.Serve])
+def test_interactions_cache_reuses_and_invalidates(handmade_db: Path, tmp_path: Path, phase: str):
+    def same(a, b) -> bool:
+        return (a.phase == b.phase and a.ref_date == b.ref_date and np.array_equal(a.user_ids, b.user_ids)
+                and np.array_equal(a.track_ids, b.track_ids) and (a.matrix != b.matrix).nnz == 0
+                and a.matrix.dtype == b.matrix.dtype and a.matrix.indices.dtype == b.matrix.indices.dtype
+                and np.array_equal(a.matrix.indptr, b.matrix.indptr) and np.array_equal(a.matrix.indices, b.matrix.indices)
+                and a.listen_count.dtype == b.listen_count.dtype and np.array_equal(a.listen_count, b.listen_count)
+                and a.age_days.dtype == b.age_days.dtype and np.array_equal(a.age_days, b.age_days))
+
+    with connect(handmade_db) as con:
+        direct = load_interactions(con, phase)
+        first = load_interactions(con, phase, tmp_path)  # writes the cache
+        cached = tmp_path / f"interactions_{phase}.npz"
+        assert cached.is_file() and same(first, direct)
+        stamp = cached.stat().st_mtime_ns
+        assert same(load_interactions(con, phase, tmp_path), direct) and cached.stat().st_mtime_ns == stamp
+        table = "events_fit" if phase == Phases.Fit else "events_train"
+        con.execute(f"DELETE FROM {table} WHERE (user_id, track_id) IN (SELECT user_id, track_id FROM {table} LIMIT 1)")
+        changed = load_interactions(con, phase, tmp_path)  # fingerprint differs: reloaded and rewritten
+        assert changed.matrix.nnz == direct.matrix.nnz - 1 and same(changed, load_interactions(con, phase))
