@@ -125,3 +125,19 @@ def test_tracks_are_in_the_catalogue(recs, ro):
 def test_live_scoring_matches_published_table(live, table, tiny_build, ro, serve, sample_users):
     got = RECOMMENDERS[live](tiny_build, ro, serve)(sample_users, K)
     assert np.array_equal(got, RECOMMENDERS[table](tiny_build, ro, serve)(sample_users, K))
+
+
+def test_candidate_score_gap_is_the_feature_queries(tiny_build, ro, serve, sample_users):
+    """candidates() carries als_score_gap (score − the user's best candidate score); it equals
+    the feature query's own per-user window, value for value."""
+    from models_py.candidates import candidates
+    from models_py.features import candidate_features
+
+    tb = tiny_build
+    pm = PhaseModels.build(ro, serve, als.AlsModel.load(als.factors_path(tb.db_path, tb.settings, Phases.Serve)),
+                           popularity.load_half_life(tb.db_path, tb.settings), tb.settings)
+    prepare_phase(ro, Phases.Serve)
+    cand = candidates(pm, serve.rows_of(sample_users), tb.settings)
+    frame = candidate_features(ro, Phases.Serve, cand)
+    mine = cand.to_pandas().sort_values(["user_id", "track_id"])["als_score_gap"].to_numpy().astype(np.float32)
+    assert np.array_equal(mine, frame["als_score_gap"].to_numpy()) and (mine <= 0).all()
