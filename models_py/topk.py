@@ -108,7 +108,9 @@ def top_k_from_ranking(
         owner = np.repeat(np.arange(n, dtype=np.int64), lens)
         flat = np.arange(len(owner), dtype=np.int64) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(starts, lens)
         pos = pos_of_col[heard.indices[flat]]
-        keep = (pos >= 0) & (heard.data[flat] != 0)
+        # a user with h heard items finds k unheard ones within the first k + h positions:
+        # heard positions beyond never count (and are the last of the user's sorted ones)
+        keep = (pos >= 0) & (pos < k + np.repeat(lens, lens)) & (heard.data[flat] != 0)
         key = np.sort(owner[keep] * span + pos[keep])  # by user, then heard position
         owner = key // span
         first = np.searchsorted(owner, np.arange(n), side="left")
