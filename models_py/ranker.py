@@ -36,7 +36,10 @@ log = logging.getLogger("models_py.ranker")
 
 LOSSES = ("Logloss", "YetiRank")
 VALIDATION_K = 5
-SERVE_CHUNK_USERS = 10000
+#: Users scored per serve chunk. Each chunk's feature query joins the phase's affinity tables
+#: once: at full scale a 40k-user chunk (5.4M candidate rows) costs 24% less query time per
+#: user than 10k, and the step's peak RSS (14.0 GB, reached while loading) did not move.
+SERVE_CHUNK_USERS = 40000
 
 
 @dataclass
