@@ -115,7 +115,7 @@ def candidate_features(con: duckdb.DuckDBPyConnection, phase: str, cand: pa.Tabl
     share, n_tracks = f"share_{phase}", f"n_tracks_{phase}"
     con.register("_cand", cand)
     try:
-        df = con.execute(f"""
+        tab = con.execute(f"""
             WITH ug AS (
                 SELECT c.{C.User}, c.{C.Item}, SUM(a.{share}) AS s, MAX(a.{share}) AS m
                 FROM _cand c JOIN {Tables.ItemGenres} g ON g.{C.Item} = c.{C.Item}
@@ -130,7 +130,7 @@ def candidate_features(con: duckdb.DuckDBPyConnection, phase: str, cand: pa.Tabl
                 GROUP BY ALL)
             SELECT c.{C.User}, c.{C.Item},
                    c.als_score, c.als_rank::DOUBLE AS als_rank,
-                   c.als_score - MAX(c.als_score) OVER (PARTITION BY c.{C.User}) AS als_score_gap,
+                   c.als_score_gap,
                    CASE WHEN isinf(c.pop_rank) THEN NULL ELSE c.pop_rank END AS pop_rank,
                    c.recent_sim, c.recent_max_sim, c.recent_rank::DOUBLE AS recent_rank,
                    c.from_als::DOUBLE AS from_als, c.from_pop::DOUBLE AS from_pop,
@@ -145,13 +145,16 @@ def candidate_features(con: duckdb.DuckDBPyConnection, phase: str, cand: pa.Tabl
             LEFT JOIN _track_feats_{phase} t ON t.{C.Item} = c.{C.Item}
             LEFT JOIN _user_feats_{phase} u ON u.{C.User} = c.{C.User}
             LEFT JOIN ug ON ug.{C.User} = c.{C.User} AND ug.{C.Item} = c.{C.Item}
-            LEFT JOIN ua ON ua.{C.User} = c.{C.User} AND ua.{C.Item} = c.{C.Item}
-            ORDER BY c.{C.User}, c.{C.Item}""").to_arrow_table().to_pandas()
+            LEFT JOIN ua ON ua.{C.User} = c.{C.User} AND ua.{C.Item} = c.{C.Item}""").to_arrow_table()
     finally:
         con.unregister("_cand")
-    missing = [f for f in FEATURES if f not in df.columns]
+    missing = [f for f in FEATURES if f not in tab.column_names]
     if missing:
         raise RuntimeError(f"feature query lacks columns: {missing}")
-    out = df[[C.User, C.Item]].copy()
-    out[list(FEATURES)] = df[list(FEATURES)].astype(np.float32)
-    return out
+    # sorted here (one lexsort) rather than by an ORDER BY over every feature column, and
+    # cast to float32 from the arrow columns without a float64 pandas frame in between
+    order = np.lexsort((tab[C.Item].to_numpy(), tab[C.User].to_numpy()))
+    cols = {C.User: tab[C.User].to_numpy()[order], C.Item: tab[C.Item].to_numpy()[order]}
+    for f in FEATURES:
+        cols[f] = tab[f].to_numpy(zero_copy_only=False).astype(np.float32)[order]
+    return pd.DataFrame(cols)
