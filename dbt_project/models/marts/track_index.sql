@@ -1,6 +1,8 @@
--- Contiguous 0-based column index of every track in events_train (ALS matrix columns).
+-- Contiguous 0-based column index of every track in events_train (ALS matrix columns): the
+-- tracks with a serve row in track_features, i.e. heard in train (instead of a distinct over
+-- every train pair).
 with train as (
-    select distinct track_id from {{ ref('events_train') }}
+    select track_id from {{ ref('track_features') }} where phase = 'serve'
 ),
 
 indexed as (

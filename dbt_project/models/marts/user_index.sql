@@ -1,6 +1,7 @@
--- Contiguous 0-based row index of every user in events_train (ALS matrix rows).
+-- Contiguous 0-based row index of every user in events_train (ALS matrix rows): the users
+-- with a serve row in user_features, i.e. with a train listen.
 with train as (
-    select distinct user_id from {{ ref('events_train') }}
+    select user_id from {{ ref('user_features') }} where phase = 'serve'
 ),
 
 indexed as (
