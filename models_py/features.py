@@ -12,6 +12,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from models_py.columns import Columns as C
 from models_py.columns import Tables
@@ -90,19 +91,15 @@ def prepare_phase(con: duckdb.DuckDBPyConnection, phase: str) -> None:
         WITH taste AS (
             SELECT e.{C.User}, AVG(t.track_pop_pct) AS user_mean_pop_pct
             FROM {phase_events(phase)} e JOIN _track_feats_{phase} t ON t.{C.Item} = e.{C.Item}
-            GROUP BY e.{C.User}),
-        fav AS (
-            SELECT {C.User}, MAX(share_{phase}) AS user_top_artist_share
-            FROM {Tables.UserArtistAffinity} WHERE n_tracks_{phase} > 0 GROUP BY {C.User})
+            GROUP BY e.{C.User})
         SELECT u.{C.User},
                percent_rank() OVER (ORDER BY u.n_tracks) AS user_tracks_pct,
                percent_rank() OVER (ORDER BY u.n_active_days) AS user_days_pct,
                u.days_since_last::DOUBLE AS user_days_since_last,
                u.n_tracks / GREATEST(u.n_active_days, 1)::DOUBLE AS user_tracks_per_day,
-               taste.user_mean_pop_pct, fav.user_top_artist_share
+               taste.user_mean_pop_pct
         FROM {Tables.UserFeatures} u
         LEFT JOIN taste ON taste.{C.User} = u.{C.User}
-        LEFT JOIN fav ON fav.{C.User} = u.{C.User}
         WHERE u.phase = $phase""", {"phase": phase})
 
 
@@ -110,24 +107,36 @@ def candidate_features(con: duckdb.DuckDBPyConnection, phase: str, cand: pa.Tabl
     """user_id, track_id and ``FEATURES`` for every candidate pair (sorted by user, track).
 
     Call ``prepare_phase`` first. Missing affinities are 0; other missing values stay NaN.
+
+    The affinity views are read for the candidates' user id range only: the range reaches the
+    scan of the user-ordered pairs under the views, so each chunk of users computes its own
+    users' affinities (a serve chunk is a contiguous range of users).
     """
     phase_events(phase)  # validates the phase: it names the affinity columns below
     share, n_tracks = f"share_{phase}", f"n_tracks_{phase}"
+    users = cand[C.User]
+    lo, hi = (int(pc.min(users).as_py()), int(pc.max(users).as_py())) if len(cand) else (0, -1)
     con.register("_cand", cand)
     try:
         tab = con.execute(f"""
-            WITH ug AS (
-                SELECT c.{C.User}, c.{C.Item}, SUM(a.{share}) AS s, MAX(a.{share}) AS m
+            WITH aff_genre AS MATERIALIZED (
+                SELECT {C.User}, {C.Genre}, {share} AS share FROM {Tables.UserGenreAffinity}
+                WHERE {C.User} BETWEEN $lo AND $hi AND {n_tracks} > 0),
+            aff_artist AS MATERIALIZED (
+                SELECT {C.User}, {C.Artist}, {share} AS share FROM {Tables.UserArtistAffinity}
+                WHERE {C.User} BETWEEN $lo AND $hi AND {n_tracks} > 0),
+            ug AS (
+                SELECT c.{C.User}, c.{C.Item}, SUM(a.share) AS s, MAX(a.share) AS m
                 FROM _cand c JOIN {Tables.ItemGenres} g ON g.{C.Item} = c.{C.Item}
-                JOIN {Tables.UserGenreAffinity} a
-                  ON a.{n_tracks} > 0 AND a.{C.User} = c.{C.User} AND a.{C.Genre} = g.{C.Genre}
+                JOIN aff_genre a ON a.{C.User} = c.{C.User} AND a.{C.Genre} = g.{C.Genre}
                 GROUP BY ALL),
             ua AS (
-                SELECT c.{C.User}, c.{C.Item}, SUM(a.{share}) AS s, MAX(a.{share}) AS m
+                SELECT c.{C.User}, c.{C.Item}, SUM(a.share) AS s, MAX(a.share) AS m
                 FROM _cand c JOIN {Tables.ItemArtists} r ON r.{C.Item} = c.{C.Item}
-                JOIN {Tables.UserArtistAffinity} a
-                  ON a.{n_tracks} > 0 AND a.{C.User} = c.{C.User} AND a.{C.Artist} = r.{C.Artist}
-                GROUP BY ALL)
+                JOIN aff_artist a ON a.{C.User} = c.{C.User} AND a.{C.Artist} = r.{C.Artist}
+                GROUP BY ALL),
+            fav AS (
+                SELECT {C.User}, MAX(share) AS user_top_artist_share FROM aff_artist GROUP BY {C.User})
             SELECT c.{C.User}, c.{C.Item},
                    c.als_score, c.als_rank::DOUBLE AS als_rank,
                    c.als_score_gap,
@@ -135,7 +144,7 @@ def candidate_features(con: duckdb.DuckDBPyConnection, phase: str, cand: pa.Tabl
                    c.recent_sim, c.recent_max_sim, c.recent_rank::DOUBLE AS recent_rank,
                    c.from_als::DOUBLE AS from_als, c.from_pop::DOUBLE AS from_pop,
                    c.from_recent::DOUBLE AS from_recent,
-                   t.* EXCLUDE ({C.Item}), u.* EXCLUDE ({C.User}),
+                   t.* EXCLUDE ({C.Item}), u.* EXCLUDE ({C.User}), fav.user_top_artist_share,
                    COALESCE(ug.s, 0) AS user_genre_share_sum, COALESCE(ug.m, 0) AS user_genre_share_max,
                    COALESCE(ua.s, 0) AS user_artist_share_sum, COALESCE(ua.m, 0) AS user_artist_share_max,
                    t.track_pop_pct - u.user_mean_pop_pct AS pop_pct_vs_user,
@@ -145,7 +154,8 @@ def candidate_features(con: duckdb.DuckDBPyConnection, phase: str, cand: pa.Tabl
             LEFT JOIN _track_feats_{phase} t ON t.{C.Item} = c.{C.Item}
             LEFT JOIN _user_feats_{phase} u ON u.{C.User} = c.{C.User}
             LEFT JOIN ug ON ug.{C.User} = c.{C.User} AND ug.{C.Item} = c.{C.Item}
-            LEFT JOIN ua ON ua.{C.User} = c.{C.User} AND ua.{C.Item} = c.{C.Item}""").to_arrow_table()
+            LEFT JOIN ua ON ua.{C.User} = c.{C.User} AND ua.{C.Item} = c.{C.Item}
+            LEFT JOIN fav ON fav.{C.User} = c.{C.User}""", {"lo": lo, "hi": hi}).to_arrow_table()
     finally:
         con.unregister("_cand")
     missing = [f for f in FEATURES if f not in tab.column_names]

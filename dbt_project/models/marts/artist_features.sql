@@ -1,2 +1,2 @@
 -- Artist popularity per phase (users, listens, rank), from that phase's events only.
-{{ entity_popularity(ref('item_artists'), ref('int_user_artists_counted'), 'artist_id') }}
+{{ entity_popularity(ref('item_artists'), 'artist_id') }}

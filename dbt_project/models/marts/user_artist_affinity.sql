@@ -1,3 +1,3 @@
 {{ config(materialized='view') }}
--- Per (user, artist): int_user_artists_counted plus each phase's share of the user's tracks.
-{{ user_affinity_shares(ref('int_user_artists_counted'), 'artist_id') }}
+-- Per (user, artist), both phases as columns: the user's tracks of the artist and their share of the user's tracks.
+{{ user_affinity(ref('item_artists'), 'artist_id') }}

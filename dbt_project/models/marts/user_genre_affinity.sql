@@ -1,3 +1,3 @@
 {{ config(materialized='view') }}
--- Per (user, genre): int_user_genres_counted plus each phase's share of the user's tracks.
-{{ user_affinity_shares(ref('int_user_genres_counted'), 'genre_id') }}
+-- Per (user, genre), both phases as columns: the user's tracks of the genre and their share of the user's tracks.
+{{ user_affinity(ref('item_genres'), 'genre_id') }}
