@@ -281,7 +281,8 @@ def test_views_work_in_a_renamed_copy_of_the_build(tiny_warehouse, tmp_path) -> 
         counts = {v: original.execute(f"SELECT count(*) FROM {v}").fetchone()[0] for v in views}
     finally:
         original.close()
-    assert {"events", "events_train", "events_fit", "int_listens_unioned"} <= set(views)
+    assert {"events", "events_train", "events_fit", "int_listens_unioned", "user_artist_affinity",
+            "user_genre_affinity"} <= set(views)
     con = duckdb.connect()
     try:
         con.execute(f"ATTACH '{copy}' AS elsewhere (READ_ONLY)")
@@ -315,3 +316,32 @@ def test_floor_tool_replays_the_slowest_models(tiny_warehouse, tmp_path) -> None
             assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '%floor%'").fetchone()[0]
         finally:
             con.close()
+
+
+def test_key_test_by_storage_order_fails_on_duplicates_and_disorder(handmade, tmp_path) -> None:
+    """The compiled `unique_and_ordered` test of int_events_aggregated (as `dbt build` ran it)
+    passes on the build, and fails on a copy whose table holds a duplicated key or has two
+    rows swapped, so a cheaper key test did not become one that cannot fail."""
+    compiled = list((handmade["root"] / "dbt_target" / "compiled").rglob(
+        "unique_and_ordered_int_events_aggregated_*.sql"))
+    assert len(compiled) == 1, compiled
+    test_sql = compiled[0].read_text()
+    copy = tmp_path / "copy.duckdb"
+    shutil.copyfile(handmade["db"], copy)
+    con = duckdb.connect(str(copy))
+    try:
+        assert rows(con, f"SELECT count(*) FROM ({test_sql})")[0][0] == 0
+        n = rows(con, "SELECT count(*) FROM int_events_aggregated")[0][0]
+        assert n > 10
+        con.execute("CREATE TABLE kept AS SELECT * FROM int_events_aggregated ORDER BY user_id, track_id")
+        con.execute("""CREATE OR REPLACE TABLE int_events_aggregated AS
+            SELECT * FROM kept UNION ALL (SELECT * FROM kept LIMIT 1) ORDER BY user_id, track_id""")
+        assert rows(con, f"SELECT count(*) FROM ({test_sql})")[0][0] == 1  # the duplicate
+        con.execute("""CREATE OR REPLACE TABLE int_events_aggregated AS
+            WITH numbered AS (SELECT *, row_number() OVER (ORDER BY user_id, track_id) AS pos FROM kept)
+            SELECT * EXCLUDE (pos) FROM numbered
+            ORDER BY CASE pos WHEN 5 THEN 6 WHEN 6 THEN 5 ELSE pos END""")
+        assert rows(con, "SELECT count(*) FROM int_events_aggregated")[0][0] == n
+        assert rows(con, f"SELECT count(*) FROM ({test_sql})")[0][0] >= 1  # rows 5 and 6 swapped
+    finally:
+        con.close()
