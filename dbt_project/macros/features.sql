@@ -14,6 +14,16 @@
 {%- endmacro %}
 
 
+{#- The train pairs (every fit pair is one) with both phases' count and last-date columns:
+    what the per-phase feature passes read, keyed by `key` (track_id or user_id). -#}
+{% macro train_pairs(key) -%}
+select {{ key }}, first_listen, fit_listen_count, fit_last_listen, train_listen_count,
+    train_last_listen
+from {{ ref('int_events_aggregated') }}
+where train_listen_count > 0
+{%- endmacro %}
+
+
 {#- Track popularity and trend of both phases in one pass over the pairs. Every phase's
     columns come from the same expressions over its own count and last-date columns
     (`prefix`), so both phases are scaled identically. A pair has a listen in the phase exactly
@@ -23,10 +33,7 @@
     than FILTERs and a cross join. A track has a row in a phase only if heard in it. -#}
 {% macro track_features() -%}
 with pairs as (
-    select track_id, first_listen, fit_listen_count, fit_last_listen, train_listen_count,
-        train_last_listen
-    from {{ ref('int_events_aggregated') }}
-    where train_listen_count > 0
+    {{ train_pairs('track_id') }}
 ),
 
 track_groups as (
@@ -105,10 +112,7 @@ select * from final
     the phase exactly when its <prefix>last_listen is not NULL). -#}
 {% macro user_features() -%}
 with pairs as (
-    select user_id, first_listen, fit_listen_count, fit_last_listen, train_listen_count,
-        train_last_listen
-    from {{ ref('int_events_aggregated') }}
-    where train_listen_count > 0
+    {{ train_pairs('user_id') }}
 ),
 
 listens as (
