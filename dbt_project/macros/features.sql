@@ -3,8 +3,9 @@
   events_fit's pairs with the reference date label_start, 'serve' from events_train's with
   split_date. Both phases come from one pass over int_events_aggregated (whose fit_/train_
   columns are the two windows) and the same expressions per phase (feature_phases), so a
-  model's features are scaled identically when it trains and when it serves; at full scale
-  each pass is ~175M pairs, so one pass instead of two per mart matters.
+  model's features are scaled identically when it trains and when it serves. (One pass alone
+  saved little at full scale: the aggregates over ~175M pairs are the cost, not the scans;
+  see track_features for what did.)
 -#}
 
 {#- The phases: name, column prefix in int_events_aggregated, and the split_info column that
