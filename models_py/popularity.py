@@ -32,15 +32,20 @@ VALIDATION_K = 5
 ARTIFACT = "popularity.json"
 
 
+def _weight(half_life: float) -> str:
+    """SQL weight of one pair: 1, or 0.5^(days from its last listen to $ref / half_life)."""
+    if half_life < 0:
+        raise ValueError(f"half_life must be >= 0, got {half_life}")
+    return "1.0" if half_life == 0 else f"pow(0.5, date_diff('day', {C.LastListen}, $ref) / {float(half_life)})"
+
+
 def popularity_scores(
     con: duckdb.DuckDBPyConnection, phase: str, half_life: float, limit: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Track ids and scores of a phase, best first (ties broken by track id)."""
-    if half_life < 0:
-        raise ValueError(f"half_life must be >= 0, got {half_life}")
+    weight = _weight(half_life)
     table = phase_events(phase)
     ref = reference_date(read_split(con), phase)
-    weight = "1.0" if half_life == 0 else f"pow(0.5, date_diff('day', {C.LastListen}, $ref) / {float(half_life)})"
     top = f"LIMIT {int(limit)}" if limit else ""
     got = con.execute(
         f"SELECT {C.Item}, SUM({weight})::DOUBLE AS {C.Score} FROM {table} "
@@ -50,10 +55,28 @@ def popularity_scores(
     return np.asarray(got[C.Item], dtype=np.int64), np.asarray(got[C.Score], dtype=np.float64)
 
 
+def grid_rankings(con: duckdb.DuckDBPyConnection, phase: str,
+                  half_lives: tuple[float, ...]) -> dict[float, np.ndarray]:
+    """Track ids best first (ties by id) for every half-life, from one pass over the phase's
+    pairs: at full scale one pass over the ~160M fit pairs took 11 s, the six-sum pass 29 s.
+    (The order is ``popularity_scores``'; multi-threaded sums may differ in their last bits
+    between the two queries and swap near-ties.)"""
+    sums = ", ".join(f"SUM({_weight(h)})::DOUBLE AS s{i}" for i, h in enumerate(half_lives))
+    got = con.execute(
+        f"SELECT {C.Item}, {sums} FROM {phase_events(phase)} WHERE {C.LastListen} <= $ref GROUP BY {C.Item}",
+        {"ref": reference_date(read_split(con), phase)},
+    ).fetchnumpy()
+    ids = np.asarray(got[C.Item], dtype=np.int64)
+    return {h: ids[np.lexsort((ids, -np.asarray(got[f"s{i}"], dtype=np.float64)))]
+            for i, h in enumerate(half_lives)}
+
+
 def recommend(con: duckdb.DuckDBPyConnection, inter: Interactions, user_ids: np.ndarray,
-              half_life: float, k: int) -> np.ndarray:
-    """Top ``k`` of the phase's popularity per user, minus the user's heard tracks (PAD-filled)."""
-    ranked, _ = popularity_scores(con, inter.phase, half_life)
+              half_life: float, k: int, ranked: np.ndarray | None = None) -> np.ndarray:
+    """Top ``k`` of the phase's popularity per user, minus the user's heard tracks (PAD-filled);
+    ``ranked``: the phase's track ids best first, if already computed for ``half_life``."""
+    if ranked is None:
+        ranked, _ = popularity_scores(con, inter.phase, half_life)
     pos = top_k_from_ranking(inter.cols_of(ranked), inter.matrix, inter.rows_of(np.asarray(user_ids)), k)
     return np.where(pos == M.PAD, M.PAD, ranked[np.maximum(pos, 0)])
 
@@ -66,14 +89,31 @@ def label_targets(con: duckdb.DuckDBPyConnection) -> tuple[np.ndarray, np.ndarra
     return user_ids, rel_rows, np.asarray(got[C.Item], dtype=np.int64)
 
 
+def sample_targets(targets: tuple[np.ndarray, np.ndarray, np.ndarray], n_users: int,
+                   seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """At most ``n_users`` of the label users (seeded, ascending; 0 = all) with their tracks:
+    at full scale the grid's six rankings of all ~1M label users took ~6 minutes (BENCHMARKS.md
+    compares the sample's choice with the whole population's)."""
+    user_ids, rel_rows, rel_items = targets
+    if n_users <= 0 or len(user_ids) <= n_users:
+        return targets
+    keep = np.sort(np.random.default_rng(seed).choice(len(user_ids), size=n_users, replace=False))
+    new_row = np.full(len(user_ids), -1, dtype=np.int64)
+    new_row[keep] = np.arange(n_users)
+    mask = new_row[rel_rows] >= 0
+    return user_ids[keep], new_row[rel_rows[mask]], rel_items[mask]
+
+
 def validation_ndcg(con: duckdb.DuckDBPyConnection, fit: Interactions, half_life: float, k: int = VALIDATION_K,
-                    targets: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> float:
+                    targets: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                    ranked: np.ndarray | None = None) -> float:
     """NDCG@k of fit-phase popularity (heard excluded) against the label window
-    (``targets``: ``label_targets(con)``, read once by callers that try several half-lives)."""
+    (``targets``: ``label_targets(con)``, ``ranked``: ``grid_rankings``' list for the
+    half-life; both computed once by callers that try several half-lives)."""
     user_ids, rel_rows, rel_items = targets if targets is not None else label_targets(con)
     if len(user_ids) == 0:
         return float("nan")
-    recs = recommend(con, fit, user_ids, half_life, k)
+    recs = recommend(con, fit, user_ids, half_life, k, ranked)
     hits = M.hit_matrix(recs, rel_rows, rel_items)
     n_rel = np.bincount(rel_rows, minlength=len(user_ids))
     return float(M.ndcg_at_k(hits, n_rel, k).mean())
@@ -87,8 +127,10 @@ def choose_half_life(con: duckdb.DuckDBPyConnection, settings: Settings, log: lo
         log.info("popularity half-life fixed by settings: %s days", settings.popularity_half_life_days)
         return float(settings.popularity_half_life_days), {}
     fit = load_interactions(con, Phases.Fit, cache_dir)
-    targets = label_targets(con)
-    scores = {str(h): validation_ndcg(con, fit, h, targets=targets) for h in HALF_LIFE_GRID}
+    targets = sample_targets(label_targets(con), settings.popularity_valid_users, settings.seed)
+    log.info("popularity validation on %d label users", len(targets[0]))
+    rankings = grid_rankings(con, Phases.Fit, HALF_LIFE_GRID)
+    scores = {str(h): validation_ndcg(con, fit, h, targets=targets, ranked=rankings[h]) for h in HALF_LIFE_GRID}
     for h, v in scores.items():
         log.info("popularity validation: half-life %s days -> NDCG@%d %.4f", h, VALIDATION_K, v)
     best = max(HALF_LIFE_GRID, key=lambda h: (np.nan_to_num(scores[str(h)], nan=-1.0), -HALF_LIFE_GRID.index(h)))

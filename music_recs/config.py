@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     popularity_half_life_days: float | None = Field(
         None, description="Popularity recency half-life in days (0 = no decay); unset = pick on validation."
     )
+    popularity_valid_users: int = Field(
+        100_000, description="Label users the popularity half-life is validated on (seeded sample; 0 = all)."
+    )
     ranker_pop_candidates: int = Field(20, description="Popular tracks added to each user's ranker candidates.")
     ranker_recent_candidates: int = Field(
         20, description="Tracks closest to a user's recent taste added to the ranker candidates (0 = none)."

@@ -187,3 +187,31 @@ def test_interactions_cache_reuses_and_invalidates(handmade_db: Path, tmp_path: 
         con.execute(f"DELETE FROM {table} WHERE (user_id, track_id) IN (SELECT user_id, track_id FROM {table} LIMIT 1)")
         changed = load_interactions(con, phase, tmp_path)  # fingerprint differs: reloaded and rewritten
         assert changed.matrix.nnz == direct.matrix.nnz - 1 and same(changed, load_interactions(con, phase))
+
+
+def test_popularity_validation_sample_keeps_each_users_own_tracks():
+    rng = np.random.default_rng(0)
+    user_ids = np.arange(100, 1100, dtype=np.int64)  # 1,000 label users
+    rel_rows = np.sort(rng.integers(0, len(user_ids), size=5_000))
+    rel_items = rng.integers(0, 10**6, size=len(rel_rows))
+    pairs = {(int(user_ids[r]), int(t)) for r, t in zip(rel_rows, rel_items)}
+
+    users, rows, items = popularity.sample_targets((user_ids, rel_rows, rel_items), 200, seed=7)
+    assert len(users) == 200 and np.all(np.diff(users) > 0)
+    assert rows.min() >= 0 and rows.max() < 200
+    got = {(int(users[r]), int(t)) for r, t in zip(rows, items)}
+    assert got == {p for p in pairs if p[0] in set(users.tolist())}  # every track of a kept user, no other
+    again = popularity.sample_targets((user_ids, rel_rows, rel_items), 200, seed=7)
+    assert all(np.array_equal(a, b) for a, b in zip((users, rows, items), again))
+    for cap in (0, 1_000, 5_000):  # 0 = all; a cap above the users keeps them all
+        whole = popularity.sample_targets((user_ids, rel_rows, rel_items), cap, seed=7)
+        assert all(a is b for a, b in zip(whole, (user_ids, rel_rows, rel_items)))
+
+
+def test_grid_rankings_match_one_query_per_half_life(handmade_db: Path):
+    with connect(handmade_db, read_only=True) as con:
+        grid = popularity.grid_rankings(con, Phases.Fit, popularity.HALF_LIFE_GRID)
+        for h in popularity.HALF_LIFE_GRID:
+            ids, _ = popularity.popularity_scores(con, Phases.Fit, h)
+            assert np.array_equal(grid[h], ids), h
+        assert not np.array_equal(grid[0.0], grid[3.0])  # the decay reorders the handmade log
