@@ -252,10 +252,11 @@ select * from final
     so this grouping is local) of 4-byte codes: 2 x the entity's dense rank, + 1 when the pair
     is not in events_fit (first listen after label_start). Per user, the even codes' distinct
     values are the fit entities and the codes rounded down to even the serve ones. At full
-    scale this takes 51 s and 3.8 GB for artists where two lists of 8-byte ids (one filtered to
-    fit) took 63 s and 8.7 GB, and a GROUP BY of the 148M (user, artist) pairs 57-60 s. (The
-    dense rank is a window over the entity table, not a join: a join of it made DuckDB
-    misjudge the cardinality and hash the 174M pairs instead.) -#}
+    scale, alone, artists took 51 s and 3.8 GB this way against 63 s and 8.7 GB for two lists
+    of 8-byte ids (one filtered to fit) and 57-60 s for a GROUP BY of the 148M (user, artist)
+    pairs; in the build 55 s instead of 69-89 s. (The dense rank is a window over the entity
+    table, not a join: a join of it made DuckDB misjudge the cardinality and hash the 174M
+    pairs instead.) -#}
 {% macro entity_popularity(item_entities, entity_col) -%}
 with events as (
     select user_id, track_id, first_listen from {{ ref('events_train') }}
