@@ -40,16 +40,15 @@ def _weight(half_life: float) -> str:
 
 
 def popularity_scores(
-    con: duckdb.DuckDBPyConnection, phase: str, half_life: float, limit: int | None = None
+    con: duckdb.DuckDBPyConnection, phase: str, half_life: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Track ids and scores of a phase, best first (ties broken by track id)."""
     weight = _weight(half_life)
     table = phase_events(phase)
     ref = reference_date(read_split(con), phase)
-    top = f"LIMIT {int(limit)}" if limit else ""
     got = con.execute(
         f"SELECT {C.Item}, SUM({weight})::DOUBLE AS {C.Score} FROM {table} "
-        f"WHERE {C.LastListen} <= $ref GROUP BY {C.Item} ORDER BY {C.Score} DESC, {C.Item} {top}",
+        f"WHERE {C.LastListen} <= $ref GROUP BY {C.Item} ORDER BY {C.Score} DESC, {C.Item}",
         {"ref": ref},
     ).fetchnumpy()
     return np.asarray(got[C.Item], dtype=np.int64), np.asarray(got[C.Score], dtype=np.float64)
@@ -138,9 +137,9 @@ def choose_half_life(con: duckdb.DuckDBPyConnection, settings: Settings, log: lo
     return float(best), scores
 
 
-def genre_lists(con: duckdb.DuckDBPyConnection, phase: str, half_life: float, n: int) -> pa.Table:
-    """Top ``n`` tracks per genre (canonical genres of ``item_genres``), same score as global."""
-    track_ids, scores = popularity_scores(con, phase, half_life)
+def genre_lists(con: duckdb.DuckDBPyConnection, track_ids: np.ndarray, scores: np.ndarray, n: int) -> pa.Table:
+    """Top ``n`` tracks per genre (canonical genres of ``item_genres``) by the global
+    ``popularity_scores`` (passed in: the caller already has them)."""
     con.register("_pop_scores", pa.table({C.Item: track_ids, C.Score: scores}))
     try:
         return con.execute(
@@ -170,15 +169,16 @@ def run(db_path: Path, settings: Settings) -> None:
         require_tables(con, Tables.EventsTrain, Tables.EventsFit, Tables.EventsLabels,
                        Tables.ItemGenres, Tables.SplitInfo, step="popularity")
         half_life, grid = choose_half_life(con, settings, log, interactions_cache(db_path, settings))
-        track_ids, scores = popularity_scores(con, Phases.Serve, half_life, limit=settings.n_popular)
+        track_ids, scores = popularity_scores(con, Phases.Serve, half_life)  # one pass for both lists
+        top = slice(0, settings.n_popular)
         table = pa.table({
-            C.Rank: pa.array(np.arange(1, len(track_ids) + 1), pa.int32()),
-            C.Item: pa.array(track_ids, pa.int64()),
-            C.Score: pa.array(scores, pa.float64()),
+            C.Rank: pa.array(np.arange(1, len(track_ids[top]) + 1), pa.int32()),
+            C.Item: pa.array(track_ids[top], pa.int64()),
+            C.Score: pa.array(scores[top], pa.float64()),
         })
         n_global = write_table(con, Tables.RecsPopular, table, order_by=C.Rank)
         n_genre = write_table(con, Tables.RecsPopularGenre,
-                              genre_lists(con, Phases.Serve, half_life, settings.n_popular))
+                              genre_lists(con, track_ids, scores, settings.n_popular))
         (artifacts_dir(db_path, settings) / ARTIFACT).write_text(
             json.dumps({"half_life_days": half_life, "validation_ndcg@5": grid}, indent=2)
         )
