@@ -1,12 +1,15 @@
-"""Approximate top-k by inner product (faiss IVF) for ALS candidates and similar tracks.
+"""Top-k search for ALS candidates and similar tracks: exact, or approximate (faiss IVF).
 
-Why: exact scoring costs users × tracks × factors, hours at full scale (1.3M users ×
-0.9M scorable tracks). Tracks get one extra coordinate that turns the largest inner product
-into the nearest L2 neighbour (``augment``); an IVF index clusters them into ``nlist`` lists
-and each user scans only the ``nprobe`` nearest lists. Heard tracks are filtered after
-the search, so a user who heard ``h`` tracks asks for ``k + h`` results (h capped at
-``als_ann_max_extra``); a user whose list still comes out short falls back to the exact
-path. ``top_k`` picks exact or ANN from the settings (``als_search``).
+Why: a full scan costs users × tracks × factors, hours at full scale (1.3M users × 0.9M
+scorable tracks). The exact search is norm-bounded (``topk.top_k_norm_bounded``): ALS item
+norms span four orders of magnitude, so a few thousand largest-norm tracks settle almost
+every user's top k with a proof, at ANN speed. Cosine searches (unit vectors: similar tracks,
+recent taste) cannot be bounded that way; for them the IVF index: tracks get one extra
+coordinate that turns the largest inner product into the nearest L2 neighbour (``augment``),
+k-means clusters them into ``nlist`` lists and each query scans the ``nprobe`` nearest.
+Heard tracks are filtered after the search, so a user who heard ``h`` tracks asks for
+``k + h`` results (h capped at ``als_ann_max_extra``); a user whose list still comes out
+short falls back to the exact path. ``Searcher`` picks the search (``als_search``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from models_py.metrics import PAD
-from models_py.topk import empty_top_k, top_k_from_scores
+from models_py.topk import empty_top_k, norm_bound_share, top_k_from_scores, top_k_norm_bounded
 from music_recs.config import Settings
 
 log = logging.getLogger("models_py.ann")
@@ -27,6 +30,11 @@ log = logging.getLogger("models_py.ann")
 #: Bytes one exact-path score block may take (users × items × 4); bounds peak memory
 #: (argpartition adds ~3× the block) whatever ``als_batch_size`` says.
 EXACT_BLOCK_BYTES = 256 * 2**20
+#: ``auto`` keeps the exact (norm-bounded) search for a large problem when its first round
+#: settles at least this share of a probe of users; below it, the IVF index.
+AUTO_MIN_SETTLED = 0.9
+#: Users of the first call that the ``auto`` probe tries.
+AUTO_PROBE_USERS = 1000
 #: Smallest number of training points per IVF list faiss accepts without a warning.
 MIN_POINTS_PER_LIST = 39
 #: k-means of the IVF lists: iterations and training points per list (the rest is only
@@ -174,26 +182,41 @@ def top_k_ann(
 class Searcher:
     """Top-k over one fixed item set for any number of user chunks.
 
-    Why: the ranker scores a phase's users in chunks. Exact or ANN is decided once from the
-    phase's total users (a chunk alone would fall under ``als_ann_min_pairs``), and the IVF
-    index is built on the first chunk and reused by the others instead of once per chunk.
+    Why: the ranker scores a phase's users in chunks. The search is decided once, at the
+    first call, from the phase's total users (a chunk alone would fall under
+    ``als_ann_min_pairs``): ``exact`` (norm-bounded), ``ann``, or ``auto`` = exact for small
+    problems and for large ones whose norms settle most of a probe of users, else ANN. The IVF
+    index is built once and reused by every chunk.
     """
 
     def __init__(self, item_vecs: np.ndarray, n_users: int, settings: Settings, what: str) -> None:
         self.item_vecs = np.asarray(item_vecs, dtype=np.float32)
         self.settings = settings
         self.what = what
-        self.ann = use_ann(n_users, len(self.item_vecs), settings)
+        self.n_users = n_users
+        self.ann: bool | None = None if settings.als_search == "auto" else settings.als_search == "ann"
         self._index = None
+
+    def _decide(self, user_vecs: np.ndarray, k: int, exclude: sp.csr_matrix | None) -> bool:
+        if not use_ann(self.n_users, len(self.item_vecs), self.settings):
+            return False
+        probe = np.arange(min(AUTO_PROBE_USERS, user_vecs.shape[0]))
+        share = norm_bound_share(user_vecs[probe], self.item_vecs, k,
+                                 exclude[probe] if exclude is not None else None)
+        log.info("%s: the norm bound settles %.1f%% of %d probe users: %s search", self.what,
+                 100 * share, len(probe), "exact" if share >= AUTO_MIN_SETTLED else "ANN")
+        return share < AUTO_MIN_SETTLED
 
     def top_k(self, user_vecs: np.ndarray, k: int,
               exclude: sp.csr_matrix | None) -> tuple[np.ndarray, np.ndarray]:
         """Best ``k`` items per user (positions with ``PAD``, scores with NaN), heard excluded."""
         s, n_items = self.settings, len(self.item_vecs)
+        if self.ann is None:
+            self.ann = self._decide(user_vecs, k, exclude)
         if not self.ann:
-            return top_k_from_scores(user_vecs, self.item_vecs, k, exclude=exclude,
-                                     batch_size=exact_batch_size(n_items, s.als_batch_size),
-                                     what=self.what)
+            return top_k_norm_bounded(user_vecs, self.item_vecs, k, exclude=exclude,
+                                      batch_size=s.als_batch_size, what=self.what,
+                                      block_bytes=EXACT_BLOCK_BYTES)
         if self._index is None and n_items > 0:
             self._index = build_index(self.item_vecs, s.als_ann_nlist, s.seed, s.train_threads,
                                       self.what)
@@ -210,5 +233,5 @@ def top_k(
     settings: Settings,
     what: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact or ANN top-k as ``settings.als_search`` decides (see ``use_ann``)."""
+    """Exact or ANN top-k as ``settings.als_search`` decides (see ``Searcher``)."""
     return Searcher(item_vecs, user_vecs.shape[0], settings, what).top_k(user_vecs, k, exclude)

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from models_py import als, ann
+from models_py.arrays import member_of, unique_sorted
 from models_py.columns import Columns as C
 from models_py.data import Interactions
 from models_py.metrics import PAD
@@ -144,7 +145,7 @@ def candidates(pm: PhaseModels, rows: np.ndarray, settings: Settings) -> pa.Tabl
     else:
         recent_keys, recent_rank = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
 
-    keys = np.union1d(np.union1d(als_keys, pop_keys), recent_keys)
+    keys = unique_sorted(np.concatenate([als_keys, pop_keys, recent_keys]))
     cand_rows, cand_cols = rows[keys // n_tracks], keys % n_tracks
     a_rank, in_als = _rank_lookup(keys, als_keys, als_rank, settings.n_candidates + 1)
     r_rank, in_recent = _rank_lookup(keys, recent_keys, recent_rank, settings.ranker_recent_candidates + 1)
@@ -165,6 +166,6 @@ def candidates(pm: PhaseModels, rows: np.ndarray, settings: Settings) -> pa.Tabl
         "recent_rank": pa.array(r_rank.astype(np.int32)),
         "recent_max_sim": pa.array(recent_max.astype(np.float64)),
         "from_als": pa.array(in_als),
-        "from_pop": pa.array(np.isin(keys, pop_keys)),
+        "from_pop": pa.array(member_of(keys, pop_keys)),
         "from_recent": pa.array(in_recent),
     })

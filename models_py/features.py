@@ -8,15 +8,16 @@ on the same scale.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from models_py.columns import Columns as C
 from models_py.columns import Tables
-from models_py.data import phase_events
+from models_py.data import phase_events, positions_of
 
 #: Model inputs, in the order the CatBoost model sees them.
 FEATURES: tuple[str, ...] = (
@@ -38,8 +39,8 @@ REQUIRED_TABLES = (
 )
 
 
-def prepare_phase(con: duckdb.DuckDBPyConnection, phase: str) -> None:
-    """Per-track and per-user features of a phase into temp tables (once per phase)."""
+def _create_phase_tables(con: duckdb.DuckDBPyConnection, phase: str) -> None:
+    """Per-track and per-user features of a phase into temp tables."""
     phase_events(phase)  # validates the phase name used in the temp table names
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _track_feats_{phase} AS
@@ -103,20 +104,75 @@ def prepare_phase(con: duckdb.DuckDBPyConnection, phase: str) -> None:
         WHERE u.phase = $phase""", {"phase": phase})
 
 
-def candidate_features(con: duckdb.DuckDBPyConnection, phase: str, cand: pa.Table) -> pd.DataFrame:
-    """user_id, track_id and ``FEATURES`` for every candidate pair (sorted by user, track).
+#: Columns of the per-track temp table, in its SELECT order (``prepare_phase``).
+TRACK_FEATURES: tuple[str, ...] = (
+    "track_user_share", "track_pop_pct", "track_recency_share", "track_last7_share",
+    "track_prev7_share", "track_trend", "track_age_days", "track_group_size", "track_is_original",
+    "genre_user_share", "genre_best_rank", "artist_user_share", "artist_best_rank",
+    "track_artist_share", "track_genre_share",
+)
+#: Columns of the per-user temp table, in its SELECT order.
+USER_FEATURES: tuple[str, ...] = (
+    "user_tracks_pct", "user_days_pct", "user_days_since_last", "user_tracks_per_day", "user_mean_pop_pct",
+)
 
-    Call ``prepare_phase`` first. Missing affinities are 0; other missing values stay NaN.
 
-    The affinity views are read for the candidates' user id range only: the range reaches the
-    scan of the user-ordered pairs under the views, so each chunk of users computes its own
-    users' affinities (a serve chunk is a contiguous range of users).
+@dataclass(frozen=True)
+class PhaseFeatures:
+    """A phase's per-track and per-user features as arrays, read once per phase.
+
+    Why arrays: a serve chunk has ~5M candidate rows; looking their track and user features
+    up by position costs well under a second, while joining them in DuckDB and carrying ~40
+    double columns back through arrow cost ~10 s a chunk at full scale (BENCHMARKS.md). Each
+    matrix ends with one all-NaN row, which ids without features (position -1) pick.
     """
-    phase_events(phase)  # validates the phase: it names the affinity columns below
+
+    phase: str
+    track_ids: np.ndarray
+    tracks: np.ndarray  # (n_tracks + 1, len(TRACK_FEATURES)) float64, column-major
+    user_ids: np.ndarray
+    users: np.ndarray  # (n_users + 1, len(USER_FEATURES)) float64, column-major
+
+    @staticmethod
+    def _read(con: duckdb.DuckDBPyConnection, table: str, key: str,
+              names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        tab = con.execute(f"SELECT {key}, {', '.join(names)} FROM {table}").to_arrow_table()
+        got = tab.column_names[1:]
+        if tuple(got) != names:
+            raise RuntimeError(f"{table} holds {got}, expected {list(names)}")
+        ids = tab[key].to_numpy().astype(np.int64)
+        values = np.full((len(ids) + 1, len(names)), np.nan, order="F")
+        for j, name in enumerate(names):
+            values[:-1, j] = tab[name].to_numpy(zero_copy_only=False)
+        return ids, values
+
+    @classmethod
+    def read(cls, con: duckdb.DuckDBPyConnection, phase: str) -> "PhaseFeatures":
+        track_ids, tracks = cls._read(con, f"_track_feats_{phase}", C.Item, TRACK_FEATURES)
+        user_ids, users = cls._read(con, f"_user_feats_{phase}", C.User, USER_FEATURES)
+        return cls(phase, track_ids, tracks, user_ids, users)
+
+
+def prepare_phase(con: duckdb.DuckDBPyConnection, phase: str) -> PhaseFeatures:
+    """Per-track and per-user features of a phase (once per phase; see ``PhaseFeatures``)."""
+    _create_phase_tables(con, phase)
+    return PhaseFeatures.read(con, phase)
+
+
+def _affinities(con: duckdb.DuckDBPyConnection, phase: str, users: np.ndarray,
+                tracks: np.ndarray) -> dict[str, np.ndarray]:
+    """User–genre and user–artist affinity of each (user, track) pair, and each user's top
+    artist share, aligned with the pairs (NaN where the SQL gives NULL).
+
+    The affinity views are read for the pairs' user id range only: the range reaches the scan
+    of the user-ordered pairs under the views, so each chunk of users computes its own users'
+    affinities (a serve chunk is a contiguous range of users).
+    """
     share, n_tracks = f"share_{phase}", f"n_tracks_{phase}"
-    users = cand[C.User]
-    lo, hi = (int(pc.min(users).as_py()), int(pc.max(users).as_py())) if len(cand) else (0, -1)
-    con.register("_cand", cand)
+    lo, hi = (int(users.min()), int(users.max())) if len(users) else (0, -1)
+    pairs = pa.table({"i": pa.array(np.arange(len(users), dtype=np.int64)),
+                      C.User: pa.array(users), C.Item: pa.array(tracks)})
+    con.register("_cand", pairs)
     try:
         tab = con.execute(f"""
             WITH aff_genre AS MATERIALIZED (
@@ -126,45 +182,75 @@ def candidate_features(con: duckdb.DuckDBPyConnection, phase: str, cand: pa.Tabl
                 SELECT {C.User}, {C.Artist}, {share} AS share FROM {Tables.UserArtistAffinity}
                 WHERE {C.User} BETWEEN $lo AND $hi AND {n_tracks} > 0),
             ug AS (
-                SELECT c.{C.User}, c.{C.Item}, SUM(a.share) AS s, MAX(a.share) AS m
+                SELECT c.i, SUM(a.share) AS s, MAX(a.share) AS m
                 FROM _cand c JOIN {Tables.ItemGenres} g ON g.{C.Item} = c.{C.Item}
                 JOIN aff_genre a ON a.{C.User} = c.{C.User} AND a.{C.Genre} = g.{C.Genre}
-                GROUP BY ALL),
+                GROUP BY c.i),
             ua AS (
-                SELECT c.{C.User}, c.{C.Item}, SUM(a.share) AS s, MAX(a.share) AS m
+                SELECT c.i, SUM(a.share) AS s, MAX(a.share) AS m
                 FROM _cand c JOIN {Tables.ItemArtists} r ON r.{C.Item} = c.{C.Item}
                 JOIN aff_artist a ON a.{C.User} = c.{C.User} AND a.{C.Artist} = r.{C.Artist}
-                GROUP BY ALL),
+                GROUP BY c.i),
             fav AS (
-                SELECT {C.User}, MAX(share) AS user_top_artist_share FROM aff_artist GROUP BY {C.User})
-            SELECT c.{C.User}, c.{C.Item},
-                   c.als_score, c.als_rank::DOUBLE AS als_rank,
-                   c.als_score_gap,
-                   CASE WHEN isinf(c.pop_rank) THEN NULL ELSE c.pop_rank END AS pop_rank,
-                   c.recent_sim, c.recent_max_sim, c.recent_rank::DOUBLE AS recent_rank,
-                   c.from_als::DOUBLE AS from_als, c.from_pop::DOUBLE AS from_pop,
-                   c.from_recent::DOUBLE AS from_recent,
-                   t.* EXCLUDE ({C.Item}), u.* EXCLUDE ({C.User}), fav.user_top_artist_share,
-                   COALESCE(ug.s, 0) AS user_genre_share_sum, COALESCE(ug.m, 0) AS user_genre_share_max,
-                   COALESCE(ua.s, 0) AS user_artist_share_sum, COALESCE(ua.m, 0) AS user_artist_share_max,
-                   t.track_pop_pct - u.user_mean_pop_pct AS pop_pct_vs_user,
-                   COALESCE(ua.m, 0) * t.track_artist_share AS fav_score,
-                   COALESCE(ug.m, 0) * t.track_genre_share AS taste_score
+                SELECT {C.User}, MAX(share) AS top FROM aff_artist GROUP BY {C.User})
+            SELECT c.i, ug.s AS ug_s, ug.m AS ug_m, ua.s AS ua_s, ua.m AS ua_m, fav.top
             FROM _cand c
-            LEFT JOIN _track_feats_{phase} t ON t.{C.Item} = c.{C.Item}
-            LEFT JOIN _user_feats_{phase} u ON u.{C.User} = c.{C.User}
-            LEFT JOIN ug ON ug.{C.User} = c.{C.User} AND ug.{C.Item} = c.{C.Item}
-            LEFT JOIN ua ON ua.{C.User} = c.{C.User} AND ua.{C.Item} = c.{C.Item}
+            LEFT JOIN ug ON ug.i = c.i
+            LEFT JOIN ua ON ua.i = c.i
             LEFT JOIN fav ON fav.{C.User} = c.{C.User}""", {"lo": lo, "hi": hi}).to_arrow_table()
     finally:
         con.unregister("_cand")
-    missing = [f for f in FEATURES if f not in tab.column_names]
+    at = tab["i"].to_numpy()
+    out = {}
+    for name in ("ug_s", "ug_m", "ua_s", "ua_m", "top"):
+        values = np.empty(len(users))
+        values[at] = tab[name].to_numpy(zero_copy_only=False)
+        out[name] = values
+    return out
+
+
+def candidate_features(con: duckdb.DuckDBPyConnection, feats: PhaseFeatures, cand: pa.Table) -> pd.DataFrame:
+    """user_id, track_id and ``FEATURES`` (float32) for every candidate pair, sorted by user, track.
+
+    ``feats`` from ``prepare_phase``. Missing affinities are 0; other missing values stay NaN.
+    Values are computed in float64 and cast once, as the all-SQL version did (a test checks
+    the two give the same frame).
+    """
+    phase_events(feats.phase)  # validates the phase: it names the affinity columns
+    users = cand[C.User].to_numpy().astype(np.int64)
+    tracks = cand[C.Item].to_numpy().astype(np.int64)
+    # -1 (no features) picks the NaN row; one column at a time (contiguous gathers)
+    t_pos, u_pos = positions_of(feats.track_ids, tracks), positions_of(feats.user_ids, users)
+    t = {f: feats.tracks[:, j][t_pos] for j, f in enumerate(TRACK_FEATURES)}
+    u = {f: feats.users[:, j][u_pos] for j, f in enumerate(USER_FEATURES)}
+    aff = _affinities(con, feats.phase, users, tracks)
+    ug_m, ua_m = np.nan_to_num(aff["ug_m"], nan=0.0), np.nan_to_num(aff["ua_m"], nan=0.0)
+    pop_rank = cand["pop_rank"].to_numpy().astype(np.float64)
+    values: dict[str, np.ndarray] = {
+        **{f: cand[f].to_numpy(zero_copy_only=False) for f in (
+            "als_score", "als_rank", "als_score_gap", "recent_sim", "recent_max_sim", "recent_rank",
+            "from_als", "from_pop", "from_recent")},
+        "pop_rank": np.where(np.isinf(pop_rank), np.nan, pop_rank),
+        **t, **u,
+        "user_top_artist_share": aff["top"],
+        "user_genre_share_sum": np.nan_to_num(aff["ug_s"], nan=0.0), "user_genre_share_max": ug_m,
+        "user_artist_share_sum": np.nan_to_num(aff["ua_s"], nan=0.0), "user_artist_share_max": ua_m,
+        "pop_pct_vs_user": t["track_pop_pct"] - u["user_mean_pop_pct"],
+        "fav_score": ua_m * t["track_artist_share"],
+        "taste_score": ug_m * t["track_genre_share"],
+    }
+    missing = [f for f in FEATURES if f not in values]
     if missing:
-        raise RuntimeError(f"feature query lacks columns: {missing}")
-    # sorted here (one lexsort) rather than by an ORDER BY over every feature column, and
-    # cast to float32 from the arrow columns without a float64 pandas frame in between
-    order = np.lexsort((tab[C.Item].to_numpy(), tab[C.User].to_numpy()))
-    cols = {C.User: tab[C.User].to_numpy()[order], C.Item: tab[C.Item].to_numpy()[order]}
-    for f in FEATURES:
-        cols[f] = tab[f].to_numpy(zero_copy_only=False).astype(np.float32)[order]
-    return pd.DataFrame(cols)
+        raise RuntimeError(f"no values for features {missing}")
+    # candidates() yields pairs sorted by user row and track column, i.e. by user and track id
+    # when the indices follow the ids; sort only when they do not
+    key_sorted = len(users) < 2 or bool(np.all(
+        (np.diff(users) > 0) | ((np.diff(users) == 0) & (np.diff(tracks) > 0))))
+    order = slice(None) if key_sorted else np.lexsort((tracks, users))
+    matrix = np.empty((len(users), len(FEATURES)), dtype=np.float32, order="F")  # pandas' layout
+    for j, f in enumerate(FEATURES):
+        matrix[:, j] = np.asarray(values[f], dtype=np.float64)[order]
+    frame = pd.DataFrame(matrix, columns=list(FEATURES), copy=False)
+    frame.insert(0, C.Item, tracks[order])
+    frame.insert(0, C.User, cand[C.User].to_numpy()[order])
+    return frame

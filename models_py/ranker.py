@@ -27,7 +27,7 @@ from models_py.columns import Columns as C
 from models_py.columns import Phases, Tables
 from models_py.data import Interactions, interactions_cache, load_interactions
 from models_py.db import artifacts_dir, connect, require_tables, timed, write_table
-from models_py.features import FEATURES, REQUIRED_TABLES, candidate_features, prepare_phase
+from models_py.features import FEATURES, REQUIRED_TABLES, PhaseFeatures, candidate_features, prepare_phase
 from models_py.popularity import load_half_life
 from music_recs.config import Settings
 from music_recs.logs import setup_logging
@@ -48,7 +48,8 @@ class TrainingData:
     n_labels: pd.Series  # label tracks per user (all of them, found by candidates or not)
 
 
-def labelled_candidates(con: duckdb.DuckDBPyConnection, pm: PhaseModels, settings: Settings) -> TrainingData:
+def labelled_candidates(con: duckdb.DuckDBPyConnection, pm: PhaseModels, feats: PhaseFeatures,
+                        settings: Settings) -> TrainingData:
     """Fit-phase candidates of label users (sampled), with features and 0/1 labels."""
     inter = pm.inter
     labels = con.execute(f"SELECT {C.User}, {C.Item} FROM {Tables.EventsLabels}").to_arrow_table().to_pandas()
@@ -61,7 +62,7 @@ def labelled_candidates(con: duckdb.DuckDBPyConnection, pm: PhaseModels, setting
         rows = np.sort(rng.choice(rows, size=settings.ranker_max_users, replace=False))
     log.info("ranker fit phase: %d label users with fit history (of %d label users)", len(rows), len(users))
     cand = candidates(pm, rows, settings)
-    frame = candidate_features(con, Phases.Fit, cand)
+    frame = candidate_features(con, feats, cand)
     labels["label"] = 1.0
     frame = frame.merge(labels, on=[C.User, C.Item], how="left")
     frame["label"] = frame["label"].fillna(0.0).astype(np.float32)
@@ -105,16 +106,20 @@ def predict(model, frame: pd.DataFrame) -> np.ndarray:
 
 def top_per_user(frame: pd.DataFrame, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(user ids, k track ids per user with PAD, scores) by descending score (ties: track id)."""
-    df = pd.DataFrame({C.User: frame[C.User].to_numpy(), C.Item: frame[C.Item].to_numpy(), C.Score: scores})
-    df = df.sort_values([C.User, C.Score, C.Item], ascending=[True, False, True], kind="stable")
-    df["pos"] = df.groupby(C.User).cumcount()
-    df = df[df["pos"] < k]
-    users, inv = np.unique(df[C.User].to_numpy(), return_inverse=True)
-    tracks = np.full((len(users), k), M.PAD, dtype=np.int64)
-    out_scores = np.full((len(users), k), np.nan)
-    tracks[inv, df["pos"].to_numpy()] = df[C.Item].to_numpy()
-    out_scores[inv, df["pos"].to_numpy()] = df[C.Score].to_numpy()
-    return users, tracks, out_scores
+    users, items = frame[C.User].to_numpy(), frame[C.Item].to_numpy()
+    scores = np.asarray(scores, dtype=np.float64)
+    order = np.lexsort((items, -scores, users))
+    users, items, scores = users[order], items[order], scores[order]
+    starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if len(users) else np.zeros(0, np.int64)
+    sizes = np.diff(np.r_[starts, len(users)])
+    pos = np.arange(len(users)) - np.repeat(starts, sizes)
+    keep = pos < k
+    inv = np.repeat(np.arange(len(starts)), sizes)[keep]
+    tracks = np.full((len(starts), k), M.PAD, dtype=np.int64)
+    out_scores = np.full((len(starts), k), np.nan)
+    tracks[inv, pos[keep]] = items[keep]
+    out_scores[inv, pos[keep]] = scores[keep]
+    return users[starts], tracks, out_scores
 
 
 def validation_ndcg(frame: pd.DataFrame, scores: np.ndarray, n_labels: pd.Series, k: int = VALIDATION_K) -> float:
@@ -200,20 +205,21 @@ def fit_ranker(data: TrainingData, settings: Settings) -> tuple[object, str, dic
     return model, best, results
 
 
-def rerank(con: duckdb.DuckDBPyConnection, pm: PhaseModels, model, rows: np.ndarray,
-           settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Re-ranked top ``n_recs`` for user ``rows`` of the phase (call ``prepare_phase`` first)."""
-    frame = candidate_features(con, pm.inter.phase, candidates(pm, rows, settings))
+def rerank(con: duckdb.DuckDBPyConnection, pm: PhaseModels, feats: PhaseFeatures, model,
+           rows: np.ndarray, settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Re-ranked top ``n_recs`` for user ``rows`` of the phase (``feats`` from ``prepare_phase``)."""
+    frame = candidate_features(con, feats, candidates(pm, rows, settings))
     return top_per_user(frame, predict(model, frame), settings.n_recs)
 
 
-def serve(con: duckdb.DuckDBPyConnection, pm: PhaseModels, model, settings: Settings) -> pa.Table:
+def serve(con: duckdb.DuckDBPyConnection, pm: PhaseModels, feats: PhaseFeatures, model,
+          settings: Settings) -> pa.Table:
     """Re-ranked top ``n_recs`` for every user with history, in user chunks."""
     inter = pm.inter
     parts = []
     for lo in range(0, inter.n_users, SERVE_CHUNK_USERS):
         rows = np.arange(lo, min(lo + SERVE_CHUNK_USERS, inter.n_users))
-        parts.append(als.long_table(*rerank(con, pm, model, rows, settings)))
+        parts.append(als.long_table(*rerank(con, pm, feats, model, rows, settings)))
         log.info("ranker serve: %d/%d users scored", rows[-1] + 1, inter.n_users)
     return pa.concat_tables(parts)
 
@@ -244,9 +250,10 @@ def fit_phase(con: duckdb.DuckDBPyConnection, db_path: Path, half_life: float,
     with timed(log, "ALS on events_fit"):
         fit_model = als.train(fit_inter, settings)
     fit_model.save(als.factors_path(db_path, settings, Phases.Fit))
-    prepare_phase(con, Phases.Fit)
+    feats = prepare_phase(con, Phases.Fit)
     with timed(log, "fit candidates and features"):
-        data = labelled_candidates(con, PhaseModels.build(con, fit_inter, fit_model, half_life, settings), settings)
+        data = labelled_candidates(con, PhaseModels.build(con, fit_inter, fit_model, half_life, settings),
+                                   feats, settings)
     del fit_inter, fit_model
     return fit_ranker(data, settings)
 
@@ -272,8 +279,9 @@ def run(db_path: Path, settings: Settings) -> None:
 
         serve_inter = load_interactions(con, Phases.Serve, interactions_cache(db_path, settings))
         serve_model = als.AlsModel.load(als.factors_path(db_path, settings, Phases.Serve))
-        prepare_phase(con, Phases.Serve)
+        feats = prepare_phase(con, Phases.Serve)
         with timed(log, "serve candidates, features and scoring"):
-            table = serve(con, PhaseModels.build(con, serve_inter, serve_model, half_life, settings), model, settings)
+            table = serve(con, PhaseModels.build(con, serve_inter, serve_model, half_life, settings),
+                          feats, model, settings)
         n = write_table(con, Tables.RecsFinal, table, order_by=f"{C.User}, {C.Rank}")
         log.info("wrote %s: %d rows", Tables.RecsFinal, n)

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from models_py import ann
 from models_py.metrics import PAD
-from models_py.topk import top_k_from_scores
+from models_py.topk import top_k_from_scores, top_k_norm_bounded
 
 SEED = 7
 
@@ -130,16 +130,68 @@ def test_als_and_similar_steps_use_the_configured_search(tmp_path: Path, setting
 
 
 def test_a_searcher_builds_its_index_once_and_chunks_equal_one_call(tmp_path: Path, settings_for, caplog):
-    """The ranker scores a phase in user chunks: same lists as one call, one index build, and
-    the exact/ANN choice follows the phase's total users, not the chunk's."""
+    """The ranker scores a phase in user chunks: same lists as one call, one index build."""
     users, items, exclude = clustered_problem(600, 4000)
-    settings = settings_for(tmp_path, als_search="auto", als_ann_min_pairs=2_000_000, als_ann_nprobe=48)
-    assert not ann.use_ann(200, 4000, settings)  # a 200-user chunk alone would go exact
+    settings = settings_for(tmp_path, als_search="ann", als_ann_nprobe=48)
     searcher = ann.Searcher(items, len(users), settings, what="chunked")
-    assert searcher.ann
     with caplog.at_level(logging.INFO, logger="models_py.ann"):
         parts = [searcher.top_k(users[lo:lo + 200], 30, exclude[lo:lo + 200]) for lo in range(0, 600, 200)]
     assert caplog.text.count("chunked: IVF index") == 1
     whole = ann.Searcher(items, len(users), settings, what="whole").top_k(users, 30, exclude)
     assert np.array_equal(np.vstack([p[0] for p in parts]), whole[0])
     assert np.allclose(np.vstack([p[1] for p in parts]), whole[1], equal_nan=True)
+
+
+def test_auto_picks_the_bounded_exact_search_for_spread_norms_and_ann_for_unit_vectors(
+        tmp_path: Path, settings_for, caplog):
+    """auto: a large problem (by the phase's total users, not the chunk's) whose item norms
+    settle the probe users stays exact; unit vectors (cosine) go to the IVF index."""
+    users, items, exclude = clustered_problem(300, 20000)
+    items *= np.random.default_rng(SEED).lognormal(0.0, 2.0, size=(len(items), 1)).astype(np.float32)
+    settings = settings_for(tmp_path, als_search="auto", als_ann_min_pairs=1_000_000, als_ann_nprobe=48)
+    assert not ann.use_ann(30, len(items), settings)  # a 30-user chunk alone would stay exact
+    with caplog.at_level(logging.INFO, logger="models_py.ann"):
+        spread = ann.Searcher(items, len(users), settings, what="spread")
+        got, _ = spread.top_k(users[:30], 10, exclude[:30])
+        unit = items / np.linalg.norm(items, axis=1, keepdims=True)
+        cosine = ann.Searcher(unit, len(users), settings, what="cosine")
+        cosine.top_k(users[:30], 10, exclude[:30])
+    assert spread.ann is False and "spread: IVF index" not in caplog.text
+    assert cosine.ann is True and "cosine: IVF index" in caplog.text
+    want, _ = top_k_from_scores(users[:30], items, 10, exclude=exclude[:30])
+    assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("norm_sigma, first_items", [(2.0, 64), (2.0, 16384), (0.0, 64), (0.7, 128)])
+def test_norm_bounded_search_returns_the_full_scan_answer(norm_sigma: float, first_items: int, caplog):
+    """Exact, not approximate: same positions and scores as the full scan, whatever the norms
+    (spread, flat = unit vectors, mild), over several rounds; users who heard almost
+    everything get short lists; zero and opposite user vectors are handled."""
+    users, items, exclude = clustered_problem(400, 3000, heard_per_user=40)
+    rng = np.random.default_rng(SEED + 1)
+    items[:, 0] += 4.0  # a direction every user likes, as ALS's popularity direction
+    users[:, 0] = np.abs(users[:, 0]) + 4.0
+    items = items / np.linalg.norm(items, axis=1, keepdims=True)
+    items *= rng.lognormal(0.0, norm_sigma, size=(len(items), 1)).astype(np.float32)
+    users[0] = 0.0
+    users[1] = -users[2]
+    heavy = exclude.tolil()
+    heavy[3, :] = 1.0
+    heavy[3, 5] = 0.0
+    heavy[3, 9] = 0.0  # user 3 has two unheard items left
+    exclude = heavy.tocsr()
+    exclude.eliminate_zeros()
+    want_idx, want_sc = top_k_from_scores(users, items, 25, exclude=exclude, batch_size=64)
+    with caplog.at_level(logging.DEBUG, logger="models_py.topk"):
+        got_idx, got_sc = top_k_norm_bounded(users, items, 25, exclude=exclude, batch_size=64,
+                                             first_items=first_items, block_users=150, what="bounded")
+    settled = [int(x) for x in caplog.text.split("settled per round [")[1].split("]")[0].split(",")]
+    assert sum(settled) == len(users)
+    if norm_sigma == 2.0 and first_items == 64:
+        assert settled[0] > 0 and settled[-1] < len(users)  # the rounds did the work
+    if norm_sigma == 0.0:
+        assert settled[-1] == len(users)  # flat norms: straight to the full scan
+    assert np.array_equal(got_idx, want_idx)
+    assert np.allclose(got_sc, want_sc, rtol=1e-5, atol=1e-6, equal_nan=True)  # float32 matmul blocking
+    assert list(got_idx[3, :2]) == sorted([5, 9], key=lambda j: -float(users[3] @ items[j]))
+    assert (got_idx[3, 2:] == PAD).all()

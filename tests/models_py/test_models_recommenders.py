@@ -63,10 +63,10 @@ def _reranked_live(tb, con, inter) -> Recommender:
     model = ranker.load_model(tb.db_path, tb.settings)
     pm = PhaseModels.build(con, inter, als.AlsModel.load(als.factors_path(tb.db_path, tb.settings, Phases.Serve)),
                            popularity.load_half_life(tb.db_path, tb.settings), tb.settings)
-    prepare_phase(con, Phases.Serve)
+    feats = prepare_phase(con, Phases.Serve)
 
     def rec(users: np.ndarray, k: int) -> np.ndarray:
-        got_users, tracks, _ = ranker.rerank(con, pm, model, inter.rows_of(users), tb.settings)
+        got_users, tracks, _ = ranker.rerank(con, pm, feats, model, inter.rows_of(users), tb.settings)
         assert np.array_equal(got_users, users)
         return tracks[:, :k]
     return rec
@@ -127,17 +127,61 @@ def test_live_scoring_matches_published_table(live, table, tiny_build, ro, serve
     assert np.array_equal(got, RECOMMENDERS[table](tiny_build, ro, serve)(sample_users, K))
 
 
-def test_candidate_score_gap_is_the_feature_queries(tiny_build, ro, serve, sample_users):
-    """candidates() carries als_score_gap (score − the user's best candidate score); it equals
-    the feature query's own per-user window, value for value."""
+def test_candidate_features_equal_one_all_sql_join(tiny_build, ro, serve, sample_users):
+    """candidate_features looks track and user features up in arrays and asks DuckDB for the
+    affinities only; the frame equals, value for value, the plain SQL join of every feature
+    table (the previous implementation, kept here as the reference)."""
     from models_py.candidates import candidates
-    from models_py.features import candidate_features
+    from models_py.features import FEATURES, candidate_features
 
     tb = tiny_build
     pm = PhaseModels.build(ro, serve, als.AlsModel.load(als.factors_path(tb.db_path, tb.settings, Phases.Serve)),
                            popularity.load_half_life(tb.db_path, tb.settings), tb.settings)
-    prepare_phase(ro, Phases.Serve)
+    feats = prepare_phase(ro, Phases.Serve)
     cand = candidates(pm, serve.rows_of(sample_users), tb.settings)
-    frame = candidate_features(ro, Phases.Serve, cand)
-    mine = cand.to_pandas().sort_values(["user_id", "track_id"])["als_score_gap"].to_numpy().astype(np.float32)
-    assert np.array_equal(mine, frame["als_score_gap"].to_numpy()) and (mine <= 0).all()
+    frame = candidate_features(ro, feats, cand)
+    ro.register("_ref_cand", cand)
+    try:
+        ref = ro.execute("""
+            WITH ug AS (
+                SELECT c.user_id, c.track_id, SUM(a.share_serve) AS s, MAX(a.share_serve) AS m
+                FROM _ref_cand c JOIN item_genres g ON g.track_id = c.track_id
+                JOIN user_genre_affinity a ON a.user_id = c.user_id AND a.genre_id = g.genre_id
+                WHERE a.n_tracks_serve > 0 GROUP BY ALL),
+            ua AS (
+                SELECT c.user_id, c.track_id, SUM(a.share_serve) AS s, MAX(a.share_serve) AS m
+                FROM _ref_cand c JOIN item_artists r ON r.track_id = c.track_id
+                JOIN user_artist_affinity a ON a.user_id = c.user_id AND a.artist_id = r.artist_id
+                WHERE a.n_tracks_serve > 0 GROUP BY ALL),
+            fav AS (
+                SELECT user_id, MAX(share_serve) AS user_top_artist_share FROM user_artist_affinity
+                WHERE n_tracks_serve > 0 GROUP BY user_id)
+            SELECT c.user_id, c.track_id, c.als_score, c.als_rank::DOUBLE AS als_rank, c.als_score_gap,
+                   CASE WHEN isinf(c.pop_rank) THEN NULL ELSE c.pop_rank END AS pop_rank,
+                   c.recent_sim, c.recent_max_sim, c.recent_rank::DOUBLE AS recent_rank,
+                   c.from_als::DOUBLE AS from_als, c.from_pop::DOUBLE AS from_pop,
+                   c.from_recent::DOUBLE AS from_recent,
+                   t.* EXCLUDE (track_id), u.* EXCLUDE (user_id), fav.user_top_artist_share,
+                   COALESCE(ug.s, 0) AS user_genre_share_sum, COALESCE(ug.m, 0) AS user_genre_share_max,
+                   COALESCE(ua.s, 0) AS user_artist_share_sum, COALESCE(ua.m, 0) AS user_artist_share_max,
+                   t.track_pop_pct - u.user_mean_pop_pct AS pop_pct_vs_user,
+                   COALESCE(ua.m, 0) * t.track_artist_share AS fav_score,
+                   COALESCE(ug.m, 0) * t.track_genre_share AS taste_score
+            FROM _ref_cand c
+            LEFT JOIN _track_feats_serve t ON t.track_id = c.track_id
+            LEFT JOIN _user_feats_serve u ON u.user_id = c.user_id
+            LEFT JOIN ug ON ug.user_id = c.user_id AND ug.track_id = c.track_id
+            LEFT JOIN ua ON ua.user_id = c.user_id AND ua.track_id = c.track_id
+            LEFT JOIN fav ON fav.user_id = c.user_id
+            ORDER BY c.user_id, c.track_id""").df()
+    finally:
+        ro.unregister("_ref_cand")
+    assert list(frame.columns) == ["user_id", "track_id", *FEATURES]
+    assert len(frame) == len(ref) == len(cand) > 0
+    assert np.array_equal(frame["user_id"].to_numpy(), ref["user_id"].to_numpy())
+    assert np.array_equal(frame["track_id"].to_numpy(), ref["track_id"].to_numpy())
+    for f in FEATURES:
+        want = ref[f].to_numpy(dtype=np.float64, na_value=np.nan).astype(np.float32)
+        assert np.array_equal(frame[f].to_numpy(), want, equal_nan=True), f
+    assert frame["user_genre_share_sum"].gt(0).any() and frame["user_artist_share_max"].gt(0).any()
+    assert frame["track_user_share"].notna().all() and (frame["als_score_gap"] <= 0).all()

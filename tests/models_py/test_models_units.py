@@ -215,3 +215,18 @@ def test_grid_rankings_match_one_query_per_half_life(handmade_db: Path):
             ids, _ = popularity.popularity_scores(con, Phases.Fit, h)
             assert np.array_equal(grid[h], ids), h
         assert not np.array_equal(grid[0.0], grid[3.0])  # the decay reorders the handmade log
+
+
+def test_sort_based_set_operations_equal_numpys():
+    """arrays.unique_sorted / member_of replace np.union1d / np.isin on the candidate keys
+    (numpy 2.3's hash-based unique is slow on millions of distinct values): same answers."""
+    from models_py.arrays import member_of, unique_sorted
+
+    rng = np.random.default_rng(3)
+    a, b = rng.integers(-50, 10**12, 5000), rng.integers(-50, 10**12, 300)
+    a[:100] = a[100:200]  # repeats
+    both = np.concatenate([a, b, b[:7]])
+    assert np.array_equal(unique_sorted(both), np.union1d(a, b))
+    assert np.array_equal(member_of(both, b), np.isin(both, b))
+    assert unique_sorted(np.zeros(0, np.int64)).size == 0
+    assert not member_of(a, np.zeros(0, np.int64)).any()
