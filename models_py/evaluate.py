@@ -319,12 +319,14 @@ def oracle_lists(con: duckdb.DuckDBPyConnection, data: EvalData, settings: Setti
 def metric_rows(model: str, recs: np.ndarray, data: EvalData) -> list[tuple[str, str, int, str, float]]:
     """Every metric at every k and segment for one model's lists (rows aligned with data.user_ids)."""
     hits = M.hit_matrix(recs, data.rel_rows, data.rel_items)
+    diversity_genre = M.intra_list_diversity(recs, KS, data.catalog_ids, data.genres)
+    diversity_artist = M.intra_list_diversity(recs, KS, data.catalog_ids, data.artists)
     out: list[tuple[str, str, int, str, float]] = []
     for k in KS:
         per_user = {name: fn(hits, data.n_relevant, k) for name, fn in M.ACCURACY_METRICS.items()}
         per_user["novelty"] = M.novelty_at_k(recs, k, data.track_ids, data.track_n_users, data.n_train_users)
-        per_user["diversity_genre"] = M.intra_list_diversity_at_k(recs, k, data.catalog_ids, data.genres)
-        per_user["diversity_artist"] = M.intra_list_diversity_at_k(recs, k, data.catalog_ids, data.artists)
+        per_user["diversity_genre"] = diversity_genre[k]
+        per_user["diversity_artist"] = diversity_artist[k]
         for segment in SEGMENTS:
             mask = data.segment_mask(segment)
             if not mask.any():

@@ -205,3 +205,19 @@ def test_oracle_scorer_is_truth_score_bit_for_bit(tiny_raw_dir, monkeypatch, chu
     _, starts = np.unique(canon_of_raw, return_index=True)
     expected = -np.expm1(np.add.reduceat(np.log1p(-np.clip(ref, 0.0, 1.0 - 1e-12)), starts, axis=1))
     assert np.array_equal(scorer.canonical_scores(users, starts), expected)
+
+
+def test_diversity_of_several_k_at_once_equals_one_k_at_a_time():
+    """evaluate computes diversity for k = 5, 10, 20 in one pass over the slot pairs; every k
+    gives exactly what a call for that k alone gives."""
+    rng = np.random.default_rng(5)
+    item_ids = np.arange(1, 61)
+    pairs_items = rng.choice(item_ids, 150)
+    feats = M.item_feature_matrix(item_ids, pairs_items, rng.integers(0, 9, 150))
+    recs = rng.choice(np.r_[item_ids, [M.PAD, 999]], size=(40, 20))
+    recs[3, 1:] = M.PAD  # a one-item list: NaN at every k
+    together = M.intra_list_diversity(recs, (5, 10, 20), item_ids, feats)
+    for k in (5, 10, 20):
+        alone = M.intra_list_diversity_at_k(recs, k, item_ids, feats)
+        assert np.array_equal(together[k], alone, equal_nan=True)
+    assert np.isnan(together[20][3]) and np.isfinite(together[20]).sum() > 30
