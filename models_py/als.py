@@ -12,8 +12,9 @@ keep ``floor`` of their weight. ``c`` is given to implicit as the confidence its
 ``alpha`` is left at 1, so the model's c is exactly the formula above).
 
 Scoring is restricted to tracks heard in the last ``als_score_days`` of the phase (tracks
-that can still be recommended): exact in user batches (numpy matmul + argpartition) or, for
-large problems, a faiss IVF search (``models_py/ann.py``, setting ``als_search``).
+that can still be recommended): exact, norm-bounded so that most users are scored against the
+largest-norm tracks only (``topk.top_k_norm_bounded``), or a faiss IVF search for problems the
+norms do not bound (``models_py/ann.py``, setting ``als_search``).
 """
 
 from __future__ import annotations

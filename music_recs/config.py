@@ -109,8 +109,9 @@ class Settings(BaseSettings):
     )
     als_batch_size: int = Field(1024, description="Users per ALS scoring batch.")
     als_search: Literal["exact", "ann", "auto"] = Field(
-        "auto", description="ALS/similar top-k search: exact matmul, faiss IVF (ann), or auto = ann "
-        "from als_ann_min_pairs users x scorable tracks up (docs/models.md)."
+        "auto", description="ALS/similar top-k search: exact (norm-bounded matmul), faiss IVF (ann), or "
+        "auto = exact below als_ann_min_pairs users x scorable tracks, above it exact when the norm "
+        "bound settles >= 90% of a probe of users, else ann (docs/models.md)."
     )
     als_ann_min_pairs: float = Field(
         1e10, description="auto: users x scorable tracks from which the ANN search is used."
