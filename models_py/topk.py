@@ -133,6 +133,23 @@ NORM_MARGIN = 1e-4
 NORM_MAX_RATIO = 0.5
 
 
+def _row_norms(x: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.einsum("ij,ij->i", x, x, dtype=np.float64))
+
+
+def _settle(users: np.ndarray, user_norms: np.ndarray, items: np.ndarray, norms: np.ndarray,
+            by_norm: np.ndarray, size: int, k: int, exclude: sp.csr_matrix | None,
+            batch_size: int, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One round: each user's top k among the ``size`` largest-norm items (positions into all
+    items), and which users it settles (k-th score above |u| x the largest norm left out)."""
+    cols = np.sort(by_norm[:size])  # ascending positions: ties keep the full scan's order
+    idx, sc = top_k_from_scores(users, items[cols], k, exclude[:, cols] if exclude is not None else None,
+                                batch_size=batch_size, what=what)
+    bound = user_norms * norms[by_norm[size]] * (1.0 + NORM_MARGIN)
+    settled = sc[:, k - 1].astype(np.float64) > bound  # NaN (fewer than k unheard) never settles
+    return np.where(idx == PAD, PAD, cols[np.maximum(idx, 0)]), sc, settled
+
+
 def top_k_norm_bounded(
     user_vecs: np.ndarray,
     item_vecs: np.ndarray,
@@ -159,8 +176,7 @@ def top_k_norm_bounded(
         return out_idx, out_score
     users = np.asarray(user_vecs, dtype=np.float32)
     items = np.asarray(item_vecs, dtype=np.float32)
-    norms = np.sqrt(np.einsum("ij,ij->i", items, items, dtype=np.float64))
-    user_norms = np.sqrt(np.einsum("ij,ij->i", users, users, dtype=np.float64))
+    norms, user_norms = _row_norms(items), _row_norms(users)
     by_norm = np.argsort(-norms, kind="stable")
     sizes = []
     t = max(first_items, 4 * k)
@@ -179,16 +195,9 @@ def top_k_norm_bounded(
         ex = exclude[rows] if exclude is not None else None
         todo = np.arange(len(rows))
         for r, size in enumerate(sizes):
-            cols = np.sort(by_norm[:size])  # ascending positions: ties keep the full scan's order
-            bound = norms[by_norm[size]] * (1.0 + NORM_MARGIN)
-            idx, sc = top_k_from_scores(users[rows[todo]], items[cols], k,
-                                        ex[todo][:, cols] if ex is not None else None,
-                                        batch_size=batch(size), what=what)
-            kth = sc[:, k - 1].astype(np.float64)  # NaN when the subset lacks k unheard items
-            ok = kth > user_norms[rows[todo]] * bound
-            done = rows[todo[ok]]
-            out_idx[done] = np.where(idx[ok] == PAD, PAD, cols[np.maximum(idx[ok], 0)])
-            out_score[done] = sc[ok]
+            idx, sc, ok = _settle(users[rows[todo]], user_norms[rows[todo]], items, norms, by_norm,
+                                  size, k, ex[todo] if ex is not None else None, batch(size), what)
+            out_idx[rows[todo[ok]]], out_score[rows[todo[ok]]] = idx[ok], sc[ok]
             settled_by_round[r] += int(ok.sum())
             share = ok.mean()
             todo = todo[~ok]
@@ -213,15 +222,12 @@ def top_k_norm_bounded(
 def norm_bound_share(user_vecs: np.ndarray, item_vecs: np.ndarray, k: int,
                      exclude: sp.csr_matrix | None, first_items: int = NORM_FIRST_ITEMS) -> float:
     """Share of these users whose top k the first round of ``top_k_norm_bounded`` settles."""
-    n_items = item_vecs.shape[0]
-    if n_items <= max(first_items, 4 * k) or user_vecs.shape[0] == 0:
-        return 1.0  # a single full scan: nothing to prune
-    items = np.asarray(item_vecs, dtype=np.float32)
-    norms = np.sqrt(np.einsum("ij,ij->i", items, items, dtype=np.float64))
-    by_norm = np.argsort(-norms, kind="stable")
     size = max(first_items, 4 * k)
-    cols = np.sort(by_norm[:size])
-    _, sc = top_k_from_scores(user_vecs, items[cols], k, exclude[:, cols] if exclude is not None else None)
-    users = np.asarray(user_vecs, dtype=np.float64)
-    bound = np.sqrt(np.einsum("ij,ij->i", users, users)) * norms[by_norm[size]] * (1.0 + NORM_MARGIN)
-    return float(np.mean(sc[:, k - 1].astype(np.float64) > bound))
+    if item_vecs.shape[0] <= size or user_vecs.shape[0] == 0:
+        return 1.0  # a single full scan: nothing to prune
+    users = np.asarray(user_vecs, dtype=np.float32)
+    items = np.asarray(item_vecs, dtype=np.float32)
+    norms = _row_norms(items)
+    _, _, settled = _settle(users, _row_norms(users), items, norms, np.argsort(-norms, kind="stable"),
+                            size, k, exclude, 2048, "norm bound probe")
+    return float(settled.mean())
