@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from models_py.affinity import EntityAffinity
 from models_py.columns import Columns as C
 from models_py.columns import Tables
-from models_py.data import phase_events, positions_of
+from models_py.data import Interactions, phase_events, positions_of
 
 #: Model inputs, in the order the CatBoost model sees them.
 FEATURES: tuple[str, ...] = (
@@ -34,8 +35,7 @@ FEATURES: tuple[str, ...] = (
 
 REQUIRED_TABLES = (
     Tables.TrackFeatures, Tables.GenreFeatures, Tables.ArtistFeatures, Tables.UserFeatures,
-    Tables.UserGenreAffinity, Tables.UserArtistAffinity, Tables.ItemGenres, Tables.ItemArtists,
-    Tables.Items,
+    Tables.ItemGenres, Tables.ItemArtists, Tables.Items,
 )
 
 
@@ -132,6 +132,8 @@ class PhaseFeatures:
     tracks: np.ndarray  # (n_tracks + 1, len(TRACK_FEATURES)) float64, column-major
     user_ids: np.ndarray
     users: np.ndarray  # (n_users + 1, len(USER_FEATURES)) float64, column-major
+    genres: EntityAffinity  # user-genre affinities, from the phase's interactions
+    artists: EntityAffinity
 
     @staticmethod
     def _read(con: duckdb.DuckDBPyConnection, table: str, key: str,
@@ -147,84 +149,41 @@ class PhaseFeatures:
         return ids, values
 
     @classmethod
-    def read(cls, con: duckdb.DuckDBPyConnection, phase: str) -> "PhaseFeatures":
+    def read(cls, con: duckdb.DuckDBPyConnection, inter: Interactions) -> "PhaseFeatures":
+        phase = inter.phase
         track_ids, tracks = cls._read(con, f"_track_feats_{phase}", C.Item, TRACK_FEATURES)
         user_ids, users = cls._read(con, f"_user_feats_{phase}", C.User, USER_FEATURES)
-        return cls(phase, track_ids, tracks, user_ids, users)
+        return cls(phase, track_ids, tracks, user_ids, users,
+                   EntityAffinity.read(con, inter, Tables.ItemGenres, C.Genre),
+                   EntityAffinity.read(con, inter, Tables.ItemArtists, C.Artist))
 
 
-def prepare_phase(con: duckdb.DuckDBPyConnection, phase: str) -> PhaseFeatures:
-    """Per-track and per-user features of a phase (once per phase; see ``PhaseFeatures``)."""
-    _create_phase_tables(con, phase)
-    return PhaseFeatures.read(con, phase)
+def prepare_phase(con: duckdb.DuckDBPyConnection, inter: Interactions) -> PhaseFeatures:
+    """Per-track and per-user features of ``inter``'s phase (once per phase; see ``PhaseFeatures``)."""
+    _create_phase_tables(con, inter.phase)
+    return PhaseFeatures.read(con, inter)
 
 
-def _affinities(con: duckdb.DuckDBPyConnection, phase: str, users: np.ndarray,
-                tracks: np.ndarray) -> dict[str, np.ndarray]:
-    """User–genre and user–artist affinity of each (user, track) pair, and each user's top
-    artist share, aligned with the pairs (NaN where the SQL gives NULL).
-
-    The affinity views are read for the pairs' user id range only: the range reaches the scan
-    of the user-ordered pairs under the views, so each chunk of users computes its own users'
-    affinities (a serve chunk is a contiguous range of users).
-    """
-    share, n_tracks = f"share_{phase}", f"n_tracks_{phase}"
-    lo, hi = (int(users.min()), int(users.max())) if len(users) else (0, -1)
-    pairs = pa.table({"i": pa.array(np.arange(len(users), dtype=np.int64)),
-                      C.User: pa.array(users), C.Item: pa.array(tracks)})
-    con.register("_cand", pairs)
-    try:
-        tab = con.execute(f"""
-            WITH aff_genre AS MATERIALIZED (
-                SELECT {C.User}, {C.Genre}, {share} AS share FROM {Tables.UserGenreAffinity}
-                WHERE {C.User} BETWEEN $lo AND $hi AND {n_tracks} > 0),
-            aff_artist AS MATERIALIZED (
-                SELECT {C.User}, {C.Artist}, {share} AS share FROM {Tables.UserArtistAffinity}
-                WHERE {C.User} BETWEEN $lo AND $hi AND {n_tracks} > 0),
-            ug AS (
-                SELECT c.i, SUM(a.share) AS s, MAX(a.share) AS m
-                FROM _cand c JOIN {Tables.ItemGenres} g ON g.{C.Item} = c.{C.Item}
-                JOIN aff_genre a ON a.{C.User} = c.{C.User} AND a.{C.Genre} = g.{C.Genre}
-                GROUP BY c.i),
-            ua AS (
-                SELECT c.i, SUM(a.share) AS s, MAX(a.share) AS m
-                FROM _cand c JOIN {Tables.ItemArtists} r ON r.{C.Item} = c.{C.Item}
-                JOIN aff_artist a ON a.{C.User} = c.{C.User} AND a.{C.Artist} = r.{C.Artist}
-                GROUP BY c.i),
-            fav AS (
-                SELECT {C.User}, MAX(share) AS top FROM aff_artist GROUP BY {C.User})
-            SELECT c.i, ug.s AS ug_s, ug.m AS ug_m, ua.s AS ua_s, ua.m AS ua_m, fav.top
-            FROM _cand c
-            LEFT JOIN ug ON ug.i = c.i
-            LEFT JOIN ua ON ua.i = c.i
-            LEFT JOIN fav ON fav.{C.User} = c.{C.User}""", {"lo": lo, "hi": hi}).to_arrow_table()
-    finally:
-        con.unregister("_cand")
-    at = tab["i"].to_numpy()
-    out = {}
-    for name in ("ug_s", "ug_m", "ua_s", "ua_m", "top"):
-        values = np.empty(len(users))
-        values[at] = tab[name].to_numpy(zero_copy_only=False)
-        out[name] = values
-    return out
-
-
-def candidate_features(con: duckdb.DuckDBPyConnection, feats: PhaseFeatures, cand: pa.Table) -> pd.DataFrame:
+def candidate_features(feats: PhaseFeatures, cand: pa.Table) -> pd.DataFrame:
     """user_id, track_id and ``FEATURES`` (float32) for every candidate pair, sorted by user, track.
 
-    ``feats`` from ``prepare_phase``. Missing affinities are 0; other missing values stay NaN.
+    ``feats`` from ``prepare_phase``. Missing affinities are 0 (the user's top artist share
+    stays NaN for a user without artists); other missing values stay NaN.
     Values are computed in float64 and cast once, as the all-SQL version did (a test checks
     the two give the same frame).
     """
-    phase_events(feats.phase)  # validates the phase: it names the affinity columns
     users = cand[C.User].to_numpy().astype(np.int64)
     tracks = cand[C.Item].to_numpy().astype(np.int64)
     # -1 (no features) picks the NaN row; one column at a time (contiguous gathers)
     t_pos, u_pos = positions_of(feats.track_ids, tracks), positions_of(feats.user_ids, users)
     t = {f: feats.tracks[:, j][t_pos] for j, f in enumerate(TRACK_FEATURES)}
     u = {f: feats.users[:, j][u_pos] for j, f in enumerate(USER_FEATURES)}
-    aff = _affinities(con, feats.phase, users, tracks)
-    ug_m, ua_m = np.nan_to_num(aff["ug_m"], nan=0.0), np.nan_to_num(aff["ua_m"], nan=0.0)
+    inter = feats.genres.inter
+    rows, cols = inter.rows_of(users), inter.cols_of(tracks)
+    if len(rows) and (rows.min() < 0 or cols.min() < 0):
+        raise ValueError(f"candidates name users or tracks outside the {feats.phase} interactions")
+    ug_s, ug_m, _ = feats.genres.pair_shares(rows, cols)
+    ua_s, ua_m, top_artist = feats.artists.pair_shares(rows, cols)
     pop_rank = cand["pop_rank"].to_numpy().astype(np.float64)
     values: dict[str, np.ndarray] = {
         **{f: cand[f].to_numpy(zero_copy_only=False) for f in (
@@ -232,9 +191,9 @@ def candidate_features(con: duckdb.DuckDBPyConnection, feats: PhaseFeatures, can
             "from_als", "from_pop", "from_recent")},
         "pop_rank": np.where(np.isinf(pop_rank), np.nan, pop_rank),
         **t, **u,
-        "user_top_artist_share": aff["top"],
-        "user_genre_share_sum": np.nan_to_num(aff["ug_s"], nan=0.0), "user_genre_share_max": ug_m,
-        "user_artist_share_sum": np.nan_to_num(aff["ua_s"], nan=0.0), "user_artist_share_max": ua_m,
+        "user_top_artist_share": top_artist,
+        "user_genre_share_sum": ug_s, "user_genre_share_max": ug_m,
+        "user_artist_share_sum": ua_s, "user_artist_share_max": ua_m,
         "pop_pct_vs_user": t["track_pop_pct"] - u["user_mean_pop_pct"],
         "fav_score": ua_m * t["track_artist_share"],
         "taste_score": ug_m * t["track_genre_share"],

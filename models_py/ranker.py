@@ -62,7 +62,7 @@ def labelled_candidates(con: duckdb.DuckDBPyConnection, pm: PhaseModels, feats: 
         rows = np.sort(rng.choice(rows, size=settings.ranker_max_users, replace=False))
     log.info("ranker fit phase: %d label users with fit history (of %d label users)", len(rows), len(users))
     cand = candidates(pm, rows, settings)
-    frame = candidate_features(con, feats, cand)
+    frame = candidate_features(feats, cand)
     labels["label"] = 1.0
     frame = frame.merge(labels, on=[C.User, C.Item], how="left")
     frame["label"] = frame["label"].fillna(0.0).astype(np.float32)
@@ -205,21 +205,19 @@ def fit_ranker(data: TrainingData, settings: Settings) -> tuple[object, str, dic
     return model, best, results
 
 
-def rerank(con: duckdb.DuckDBPyConnection, pm: PhaseModels, feats: PhaseFeatures, model,
-           rows: np.ndarray, settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rerank(pm: PhaseModels, feats: PhaseFeatures, model, rows: np.ndarray, settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Re-ranked top ``n_recs`` for user ``rows`` of the phase (``feats`` from ``prepare_phase``)."""
-    frame = candidate_features(con, feats, candidates(pm, rows, settings))
+    frame = candidate_features(feats, candidates(pm, rows, settings))
     return top_per_user(frame, predict(model, frame), settings.n_recs)
 
 
-def serve(con: duckdb.DuckDBPyConnection, pm: PhaseModels, feats: PhaseFeatures, model,
-          settings: Settings) -> pa.Table:
+def serve(pm: PhaseModels, feats: PhaseFeatures, model, settings: Settings) -> pa.Table:
     """Re-ranked top ``n_recs`` for every user with history, in user chunks."""
     inter = pm.inter
     parts = []
     for lo in range(0, inter.n_users, SERVE_CHUNK_USERS):
         rows = np.arange(lo, min(lo + SERVE_CHUNK_USERS, inter.n_users))
-        parts.append(als.long_table(*rerank(con, pm, feats, model, rows, settings)))
+        parts.append(als.long_table(*rerank(pm, feats, model, rows, settings)))
         log.info("ranker serve: %d/%d users scored", rows[-1] + 1, inter.n_users)
     return pa.concat_tables(parts)
 
@@ -250,7 +248,7 @@ def fit_phase(con: duckdb.DuckDBPyConnection, db_path: Path, half_life: float,
     with timed(log, "ALS on events_fit"):
         fit_model = als.train(fit_inter, settings)
     fit_model.save(als.factors_path(db_path, settings, Phases.Fit))
-    feats = prepare_phase(con, Phases.Fit)
+    feats = prepare_phase(con, fit_inter)
     with timed(log, "fit candidates and features"):
         data = labelled_candidates(con, PhaseModels.build(con, fit_inter, fit_model, half_life, settings),
                                    feats, settings)
@@ -279,9 +277,9 @@ def run(db_path: Path, settings: Settings) -> None:
 
         serve_inter = load_interactions(con, Phases.Serve, interactions_cache(db_path, settings))
         serve_model = als.AlsModel.load(als.factors_path(db_path, settings, Phases.Serve))
-        feats = prepare_phase(con, Phases.Serve)
+        feats = prepare_phase(con, serve_inter)
         with timed(log, "serve candidates, features and scoring"):
-            table = serve(con, PhaseModels.build(con, serve_inter, serve_model, half_life, settings),
+            table = serve(PhaseModels.build(con, serve_inter, serve_model, half_life, settings),
                           feats, model, settings)
         n = write_table(con, Tables.RecsFinal, table, order_by=f"{C.User}, {C.Rank}")
         log.info("wrote %s: %d rows", Tables.RecsFinal, n)

@@ -63,10 +63,10 @@ def _reranked_live(tb, con, inter) -> Recommender:
     model = ranker.load_model(tb.db_path, tb.settings)
     pm = PhaseModels.build(con, inter, als.AlsModel.load(als.factors_path(tb.db_path, tb.settings, Phases.Serve)),
                            popularity.load_half_life(tb.db_path, tb.settings), tb.settings)
-    feats = prepare_phase(con, Phases.Serve)
+    feats = prepare_phase(con, inter)
 
     def rec(users: np.ndarray, k: int) -> np.ndarray:
-        got_users, tracks, _ = ranker.rerank(con, pm, feats, model, inter.rows_of(users), tb.settings)
+        got_users, tracks, _ = ranker.rerank(pm, feats, model, inter.rows_of(users), tb.settings)
         assert np.array_equal(got_users, users)
         return tracks[:, :k]
     return rec
@@ -137,9 +137,9 @@ def test_candidate_features_equal_one_all_sql_join(tiny_build, ro, serve, sample
     tb = tiny_build
     pm = PhaseModels.build(ro, serve, als.AlsModel.load(als.factors_path(tb.db_path, tb.settings, Phases.Serve)),
                            popularity.load_half_life(tb.db_path, tb.settings), tb.settings)
-    feats = prepare_phase(ro, Phases.Serve)
+    feats = prepare_phase(ro, serve)
     cand = candidates(pm, serve.rows_of(sample_users), tb.settings)
-    frame = candidate_features(ro, feats, cand)
+    frame = candidate_features(feats, cand)
     ro.register("_ref_cand", cand)
     try:
         ref = ro.execute("""
