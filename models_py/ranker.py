@@ -151,7 +151,8 @@ def sample_negatives(frame: pd.DataFrame, n_negatives: int, seed: int) -> pd.Dat
 
 
 def fit_ranker(data: TrainingData, settings: Settings) -> tuple[object, str, dict[str, float]]:
-    """Pick the loss on a user split, then train the winner on every training user.
+    """Pick the loss on a user split, then train the winner on every label user
+    (``ranker_refit_all``) or on every training user.
 
     Both losses train on the same sample of at most ``ranker_select_users`` training users
     (YetiRank costs several times Logloss per row) and are scored on all validation users.
@@ -189,7 +190,9 @@ def fit_ranker(data: TrainingData, settings: Settings) -> tuple[object, str, dic
                  results[loss], results["ALS order"])
     best = max(LOSSES, key=lambda loss: (results[loss], -LOSSES.index(loss)))
     model = models[best]
-    if len(select_users) < len(train_users):
+    # the winner on all training users is the served model only without the refit below;
+    # with it, that fit would buy one more validation number (89 s at full scale)
+    if len(select_users) < len(train_users) and not settings.ranker_refit_all:
         with timed(log, f"CatBoost {best} on all {len(train_users)} training users"):
             model = _catboost(best, settings)
             model.fit(_pool(train))
