@@ -19,7 +19,9 @@ import pyarrow as pa
 
 from models_py import als, ann
 from models_py.arrays import member_of, unique_sorted
+from models_py.clusters import artist_clusters, cluster_shares
 from models_py.columns import Columns as C
+from models_py.columns import Tables
 from models_py.data import Interactions
 from models_py.metrics import PAD
 from models_py.popularity import popularity_scores
@@ -78,14 +80,17 @@ class PhaseModels:
     recent: np.ndarray  # recent-taste profile of every user (unit vectors)
     als_search: tuple[np.ndarray, ann.Searcher]  # columns candidates may come from, and their searcher
     recent_search: ann.Searcher  # top-k by cosine to the recent profile, over the same columns
+    cluster_of_col: np.ndarray  # taste cluster of every column (clusters.artist_clusters)
+    cluster_track_share: np.ndarray  # the column's share of its cluster's popularity score
 
     @classmethod
     def build(cls, con: duckdb.DuckDBPyConnection, inter: Interactions, model: als.AlsModel,
               half_life: float, settings: Settings) -> "PhaseModels":
         if not np.array_equal(model.track_ids, inter.track_ids) or not np.array_equal(model.user_ids, inter.user_ids):
             raise ValueError(f"ALS model does not match the {inter.phase} interactions")
-        track_ids, _ = popularity_scores(con, inter.phase, half_life)
+        track_ids, pop_scores = popularity_scores(con, inter.phase, half_life)
         cols = inter.cols_of(track_ids)
+        pop_scores = pop_scores[cols >= 0]
         cols = cols[cols >= 0]
         rank = np.full(inter.n_tracks, np.inf)
         rank[cols] = np.arange(1, len(cols) + 1)
@@ -95,8 +100,23 @@ class PhaseModels:
         als_search = als.scoring_search(model, inter, settings, inter.n_users)
         recent_search = ann.Searcher(unit[als_search[0]], inter.n_users, settings,
                                      what=f"recent-taste {inter.phase} scoring")
+        cluster = artist_clusters(unit, _track_artist(con, inter), settings.ranker_taste_clusters, settings.seed)
+        score = np.zeros(inter.n_tracks)
+        score[cols] = pop_scores
+        mass = np.bincount(cluster, weights=score)[cluster]
+        share = np.divide(score, mass, out=np.zeros_like(score), where=mass > 0)
         return cls(inter, model, cols, rank, unit, last, recent_profiles(last, unit),
-                   als_search, recent_search)
+                   als_search, recent_search, cluster, share)
+
+
+def _track_artist(con: duckdb.DuckDBPyConnection, inter: Interactions) -> np.ndarray:
+    """One artist per column (the smallest canonical id of a multi-artist track; -1 = none)."""
+    got = con.execute(f"SELECT {C.Item}, MIN({C.Artist}) AS {C.Artist} FROM {Tables.ItemArtists} "
+                      f"GROUP BY {C.Item}").fetchnumpy()
+    cols = inter.cols_of(np.asarray(got[C.Item], dtype=np.int64))
+    out = np.full(inter.n_tracks, -1, dtype=np.int64)
+    out[cols[cols >= 0]] = np.asarray(got[C.Artist], dtype=np.int64)[cols >= 0]
+    return out
 
 
 def _rank_lookup(keys: np.ndarray, source_keys: np.ndarray, source_rank: np.ndarray, missing: int) -> tuple[np.ndarray, np.ndarray]:
@@ -118,7 +138,10 @@ def candidates(pm: PhaseModels, rows: np.ndarray, settings: Settings) -> pa.Tabl
     feature query); pop_rank (global
     popularity rank of the track in the phase); recent_sim (cosine of the track to the user's
     recent profile), recent_max_sim (best cosine to one of the user's last tracks) and
-    recent_rank (ranker_recent_candidates + 1 when absent); from_* flags.
+    recent_rank (ranker_recent_candidates + 1 when absent); from_* flags; cluster_user_share /
+    cluster_recent_share (the user's share of tracks, all / recent, in the track's taste
+    cluster), cluster_track_share (the track's share of its cluster's popularity score) and
+    the products cluster_score_all / cluster_score (recent).
     """
     inter, model = pm.inter, pm.model
     rows = np.asarray(rows, dtype=np.int64)
@@ -155,6 +178,9 @@ def candidates(pm: PhaseModels, rows: np.ndarray, settings: Settings) -> pa.Tabl
     gap = score - np.repeat(np.maximum.reduceat(score, starts), np.diff(np.r_[starts, len(keys)])) if len(keys) else score
     recent_sim = np.einsum("ij,ij->i", pm.recent[cand_rows], pm.item_unit[cand_cols])
     recent_max = max_similarity(pm.recent_cols, pm.item_unit, cand_rows, cand_cols)
+    user_share, recent_share = cluster_shares(pm.cluster_of_col, inter.matrix, pm.recent_cols, rows,
+                                              keys // n_tracks, pm.cluster_of_col[cand_cols])
+    track_share = pm.cluster_track_share[cand_cols]
     return pa.table({
         C.User: pa.array(inter.user_ids[cand_rows], pa.int32()),
         C.Item: pa.array(inter.track_ids[cand_cols], pa.int64()),
@@ -168,4 +194,9 @@ def candidates(pm: PhaseModels, rows: np.ndarray, settings: Settings) -> pa.Tabl
         "from_als": pa.array(in_als),
         "from_pop": pa.array(member_of(keys, pop_keys)),
         "from_recent": pa.array(in_recent),
+        "cluster_user_share": pa.array(user_share),
+        "cluster_recent_share": pa.array(recent_share),
+        "cluster_track_share": pa.array(track_share),
+        "cluster_score": pa.array(recent_share * track_share),
+        "cluster_score_all": pa.array(user_share * track_share),
     })

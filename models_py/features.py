@@ -31,6 +31,7 @@ FEATURES: tuple[str, ...] = (
     "user_tracks_pct", "user_days_pct", "user_days_since_last", "user_tracks_per_day",
     "user_mean_pop_pct", "user_top_artist_share", "pop_pct_vs_user",
     "user_genre_share_sum", "user_genre_share_max", "user_artist_share_sum", "user_artist_share_max",
+    "cluster_user_share", "cluster_recent_share", "cluster_track_share", "cluster_score", "cluster_score_all",
 )
 
 REQUIRED_TABLES = (
@@ -188,7 +189,8 @@ def candidate_features(feats: PhaseFeatures, cand: pa.Table) -> pd.DataFrame:
     values: dict[str, np.ndarray] = {
         **{f: cand[f].to_numpy(zero_copy_only=False) for f in (
             "als_score", "als_rank", "als_score_gap", "recent_sim", "recent_max_sim", "recent_rank",
-            "from_als", "from_pop", "from_recent")},
+            "from_als", "from_pop", "from_recent", "cluster_user_share", "cluster_recent_share",
+            "cluster_track_share", "cluster_score", "cluster_score_all")},
         "pop_rank": np.where(np.isinf(pop_rank), np.nan, pop_rank),
         **t, **u,
         "user_top_artist_share": top_artist,

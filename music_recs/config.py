@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     ranker_recent_candidates: int = Field(
         20, description="Tracks closest to a user's recent taste added to the ranker candidates (0 = none)."
     )
+    ranker_taste_clusters: int = Field(
+        64, description="Taste clusters (k-means of the artists' ALS directions) behind the ranker's cluster features."
+    )
     ranker_recent_tracks: int = Field(10, description="Last tracks of a user that define the recent taste.")
     ranker_max_users: int = Field(30000, description="Most fit-phase users the ranker trains on (sampled).")
     ranker_select_users: int = Field(
