@@ -208,7 +208,8 @@ def fit_ranker(data: TrainingData, settings: Settings) -> tuple[object, str, dic
     return model, best, results
 
 
-def rerank(pm: PhaseModels, feats: PhaseFeatures, model, rows: np.ndarray, settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rerank(pm: PhaseModels, feats: PhaseFeatures, model, rows: np.ndarray,
+           settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Re-ranked top ``n_recs`` for user ``rows`` of the phase (``feats`` from ``prepare_phase``)."""
     frame = candidate_features(feats, candidates(pm, rows, settings))
     return top_per_user(frame, predict(model, frame), settings.n_recs)
