@@ -4,7 +4,10 @@ Sources per user: ALS top ``n_candidates``; the most popular unheard tracks
 (``ranker_pop_candidates``); and tracks closest to the user's *recent* taste
 (``ranker_recent_candidates``): the mean direction of the ALS item vectors of the user's
 last ``ranker_recent_tracks`` tracks. Listeners drift, and the recent profile follows the
-drift faster than the user's ALS vector, which sums up the whole history.
+drift faster than the user's ALS vector, which sums up the whole history. And the best
+unheard tracks of the user's taste clusters (``ranker_cluster_candidates``, by the user's
+share of the cluster times the track's share of its popularity): ALS's dot product favours
+a user's main scene, so a second scene's hits are often missing from its top 100.
 Phases: ``fit`` (ALS trained on events_fit, popularity from events_fit) and ``serve`` (the
 published ALS model, popularity from events_train).
 """
@@ -19,7 +22,7 @@ import pyarrow as pa
 
 from models_py import als, ann
 from models_py.arrays import member_of, unique_sorted
-from models_py.clusters import artist_clusters, cluster_shares
+from models_py.clusters import artist_clusters, cluster_ranking, cluster_shares, taste_top_k
 from models_py.columns import Columns as C
 from models_py.columns import Tables
 from models_py.data import Interactions
@@ -82,6 +85,7 @@ class PhaseModels:
     recent_search: ann.Searcher  # top-k by cosine to the recent profile, over the same columns
     cluster_of_col: np.ndarray  # taste cluster of every column (clusters.artist_clusters)
     cluster_track_share: np.ndarray  # the column's share of its cluster's popularity score
+    cluster_lists: tuple[np.ndarray, np.ndarray]  # scorable columns by cluster, best share first (cluster_ranking)
 
     @classmethod
     def build(cls, con: duckdb.DuckDBPyConnection, inter: Interactions, model: als.AlsModel,
@@ -105,8 +109,10 @@ class PhaseModels:
         score[cols] = pop_scores
         mass = np.bincount(cluster, weights=score)[cluster]
         share = np.divide(score, mass, out=np.zeros_like(score), where=mass > 0)
+        allowed = np.zeros(inter.n_tracks, dtype=bool)
+        allowed[als_search[0]] = True
         return cls(inter, model, cols, rank, unit, last, recent_profiles(last, unit),
-                   als_search, recent_search, cluster, share)
+                   als_search, recent_search, cluster, share, cluster_ranking(cluster, share, allowed))
 
 
 def _track_artist(con: duckdb.DuckDBPyConnection, inter: Interactions) -> np.ndarray:
@@ -138,7 +144,8 @@ def candidates(pm: PhaseModels, rows: np.ndarray, settings: Settings) -> pa.Tabl
     feature query); pop_rank (global
     popularity rank of the track in the phase); recent_sim (cosine of the track to the user's
     recent profile), recent_max_sim (best cosine to one of the user's last tracks) and
-    recent_rank (ranker_recent_candidates + 1 when absent); from_* flags; cluster_user_share /
+    recent_rank (ranker_recent_candidates + 1 when absent); cluster_rank (in the user's taste-cluster
+    list, ranker_cluster_candidates + 1 when absent); from_* flags; cluster_user_share /
     cluster_recent_share (the user's share of tracks, all / recent, in the track's taste
     cluster), cluster_track_share (the track's share of its cluster's popularity score) and
     the products cluster_score_all / cluster_score (recent).
@@ -168,10 +175,15 @@ def candidates(pm: PhaseModels, rows: np.ndarray, settings: Settings) -> pa.Tabl
     else:
         recent_keys, recent_rank = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
 
-    keys = unique_sorted(np.concatenate([als_keys, pop_keys, recent_keys]))
+    taste_cols, _ = taste_top_k(*pm.cluster_lists, pm.cluster_of_col, pm.cluster_track_share, inter.matrix,
+                                rows, settings.ranker_cluster_candidates)
+    taste_keys, taste_rank = keyed(taste_cols)
+
+    keys = unique_sorted(np.concatenate([als_keys, pop_keys, recent_keys, taste_keys]))
     cand_rows, cand_cols = rows[keys // n_tracks], keys % n_tracks
     a_rank, in_als = _rank_lookup(keys, als_keys, als_rank, settings.n_candidates + 1)
     r_rank, in_recent = _rank_lookup(keys, recent_keys, recent_rank, settings.ranker_recent_candidates + 1)
+    c_rank, in_taste = _rank_lookup(keys, taste_keys, taste_rank, settings.ranker_cluster_candidates + 1)
     score = np.einsum("ij,ij->i", model.user_factors[cand_rows], model.item_factors[cand_cols])
     # rows come grouped by user (keys are sorted): each user's best ALS score by reduceat
     starts = np.flatnonzero(np.r_[True, cand_rows[1:] != cand_rows[:-1]]) if len(keys) else np.zeros(0, np.int64)
@@ -194,6 +206,8 @@ def candidates(pm: PhaseModels, rows: np.ndarray, settings: Settings) -> pa.Tabl
         "from_als": pa.array(in_als),
         "from_pop": pa.array(member_of(keys, pop_keys)),
         "from_recent": pa.array(in_recent),
+        "cluster_rank": pa.array(c_rank.astype(np.int32)),
+        "from_cluster": pa.array(in_taste),
         "cluster_user_share": pa.array(user_share),
         "cluster_recent_share": pa.array(recent_share),
         "cluster_track_share": pa.array(track_share),

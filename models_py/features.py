@@ -23,7 +23,7 @@ from models_py.data import Interactions, phase_events, positions_of
 #: Model inputs, in the order the CatBoost model sees them.
 FEATURES: tuple[str, ...] = (
     "als_score", "als_rank", "als_score_gap", "pop_rank", "recent_sim", "recent_max_sim", "recent_rank",
-    "from_als", "from_pop", "from_recent",
+    "from_als", "from_pop", "from_recent", "cluster_rank", "from_cluster",
     "track_user_share", "track_pop_pct", "track_recency_share", "track_last7_share",
     "track_prev7_share", "track_trend", "track_age_days", "track_group_size", "track_is_original",
     "genre_user_share", "genre_best_rank", "artist_user_share", "artist_best_rank",
@@ -189,7 +189,8 @@ def candidate_features(feats: PhaseFeatures, cand: pa.Table) -> pd.DataFrame:
     values: dict[str, np.ndarray] = {
         **{f: cand[f].to_numpy(zero_copy_only=False) for f in (
             "als_score", "als_rank", "als_score_gap", "recent_sim", "recent_max_sim", "recent_rank",
-            "from_als", "from_pop", "from_recent", "cluster_user_share", "cluster_recent_share",
+            "from_als", "from_pop", "from_recent", "cluster_rank", "from_cluster",
+            "cluster_user_share", "cluster_recent_share",
             "cluster_track_share", "cluster_score", "cluster_score_all")},
         "pop_rank": np.where(np.isinf(pop_rank), np.nan, pop_rank),
         **t, **u,

@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     ranker_recent_candidates: int = Field(
         20, description="Tracks closest to a user's recent taste added to the ranker candidates (0 = none)."
     )
+    ranker_cluster_candidates: int = Field(
+        20, ge=0, description="Best unheard tracks of a user's taste clusters added to the ranker candidates (0 = none)."
+    )
     ranker_taste_clusters: int = Field(
         64, description="Taste clusters (k-means of the artists' ALS directions) behind the ranker's cluster features."
     )

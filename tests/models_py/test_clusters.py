@@ -1,12 +1,13 @@
 """Taste clusters: k-means finds planted scenes and is seeded; artists keep their tracks
-together; cluster shares count what they say (against plain loops)."""
+together; cluster shares and the taste top-k are what they say (against plain loops)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
-from models_py.clusters import artist_clusters, cluster_shares, spherical_kmeans
+from models_py.clusters import artist_clusters, cluster_ranking, cluster_shares, spherical_kmeans, taste_top_k
 from models_py.similar import normalized
 
 
@@ -73,3 +74,38 @@ def test_cluster_shares_count_the_users_tracks_in_the_pairs_cluster():
         assert user_share[i] == np.mean(cluster_of_col[heard[u]] == want)
         assert recent_share[i] == np.mean(cluster_of_col[recent[u][recent[u] >= 0]] == want)
     assert (user_share > 0).any() and (user_share < 1).any()
+
+
+@pytest.mark.parametrize("seed,n", [(5, 7), (6, 1), (7, 30), (8, 3), (9, 12)])
+def test_taste_top_k_equals_scoring_every_track(seed, n):
+    rng = np.random.default_rng(seed)
+    n_users, n_tracks, k = 40, 120, 5
+    cluster_of_col = rng.integers(0, k, n_tracks)
+    cluster_of_col[:3] = 4  # a small cluster: some users exhaust it
+    cluster_of_col[cluster_of_col == 4] = np.r_[4, 4, 4, np.full((cluster_of_col == 4).sum() - 3, 3)]
+    track_share = rng.random(n_tracks)
+    track_share[rng.random(n_tracks) < 0.1] = 0.0  # never heard in the phase
+    track_share[10:14] = track_share[20]  # ties, broken by column
+    track_share[rng.random(n_tracks) < 0.2] = 0.25  # more ties, also at the floor
+    allowed = rng.random(n_tracks) < 0.9
+    heard = [np.sort(rng.choice(n_tracks, size=rng.integers(0, 60), replace=False)) for _ in range(n_users)]
+    heard[0] = np.union1d(np.flatnonzero(cluster_of_col == 4), [50, 51])  # all of the small cluster
+    matrix = sp.csr_matrix((np.ones(sum(map(len, heard)), np.float32),
+                            (np.repeat(np.arange(n_users), [len(h) for h in heard]), np.concatenate(heard))),
+                           shape=(n_users, n_tracks))
+    rows = np.array([0, 5, 6, 17, 33, 39])
+    got, got_score = taste_top_k(*cluster_ranking(cluster_of_col, track_share, allowed), cluster_of_col,
+                                 track_share, matrix, rows, n)
+    assert got.shape == got_score.shape == (len(rows), n)
+    for i, u in enumerate(rows):
+        share = np.bincount(cluster_of_col[heard[u]], minlength=k) / max(len(heard[u]), 1)
+        scored = [(-share[cluster_of_col[t]] * track_share[t], t) for t in range(n_tracks)
+                  if allowed[t] and track_share[t] > 0 and share[cluster_of_col[t]] > 0 and t not in heard[u]]
+        want = [t for _, t in sorted(scored)[:n]]
+        assert got[i, :len(want)].tolist() == want and (got[i, len(want):] == -1).all()
+        assert np.allclose(got_score[i, :len(want)], [-s for s, _ in sorted(scored)[:n]])
+    filled = got[0][got[0] >= 0]  # heard all of the small scene: the others fill the list
+    assert len(filled) and set(cluster_of_col[filled].tolist()) <= {cluster_of_col[50], cluster_of_col[51]}
+    empty = sp.csr_matrix((n_users, n_tracks), dtype=np.float32)
+    assert (taste_top_k(*cluster_ranking(cluster_of_col, track_share, allowed), cluster_of_col, track_share,
+                        empty, rows, n)[0] == -1).all()  # no history, no taste

@@ -160,7 +160,8 @@ def test_candidate_features_equal_one_all_sql_join(tiny_build, ro, serve, sample
                    CASE WHEN isinf(c.pop_rank) THEN NULL ELSE c.pop_rank END AS pop_rank,
                    c.recent_sim, c.recent_max_sim, c.recent_rank::DOUBLE AS recent_rank,
                    c.from_als::DOUBLE AS from_als, c.from_pop::DOUBLE AS from_pop,
-                   c.from_recent::DOUBLE AS from_recent, c.cluster_user_share, c.cluster_recent_share,
+                   c.from_recent::DOUBLE AS from_recent, c.cluster_rank::DOUBLE AS cluster_rank,
+                   c.from_cluster::DOUBLE AS from_cluster, c.cluster_user_share, c.cluster_recent_share,
                    c.cluster_track_share, c.cluster_score, c.cluster_score_all,
                    t.* EXCLUDE (track_id), u.* EXCLUDE (user_id), fav.user_top_artist_share,
                    COALESCE(ug.s, 0) AS user_genre_share_sum, COALESCE(ug.m, 0) AS user_genre_share_max,
@@ -186,3 +187,28 @@ def test_candidate_features_equal_one_all_sql_join(tiny_build, ro, serve, sample
         assert np.array_equal(frame[f].to_numpy(), want, equal_nan=True), f
     assert frame["user_genre_share_sum"].gt(0).any() and frame["user_artist_share_max"].gt(0).any()
     assert frame["track_user_share"].notna().all() and (frame["als_score_gap"] <= 0).all()
+
+
+def test_candidates_hold_the_taste_cluster_lists(tiny_build, ro, serve, sample_users):
+    """Every user's taste_top_k columns are among their candidates, flagged from_cluster with
+    their rank; no other candidate carries the flag; none of them was heard."""
+    from models_py.candidates import candidates
+    from models_py.clusters import taste_top_k
+
+    tb = tiny_build
+    pm = PhaseModels.build(ro, serve, als.AlsModel.load(als.factors_path(tb.db_path, tb.settings, Phases.Serve)),
+                           popularity.load_half_life(tb.db_path, tb.settings), tb.settings)
+    rows = serve.rows_of(sample_users)
+    n = tb.settings.ranker_cluster_candidates
+    cand = candidates(pm, rows, tb.settings).to_pandas()
+    want, _ = taste_top_k(*pm.cluster_lists, pm.cluster_of_col, pm.cluster_track_share, serve.matrix, rows, n)
+    assert n > 0 and (want >= 0).sum() > len(rows)  # the tiny users do get taste lists
+    flagged = cand[cand["from_cluster"]]
+    got = {(u, t): r for u, t, r in zip(flagged["user_id"], flagged["track_id"], flagged["cluster_rank"])}
+    expected = {(int(serve.user_ids[rows[i]]), int(serve.track_ids[c])): j + 1
+                for i in range(len(rows)) for j, c in enumerate(want[i]) if c >= 0}
+    assert got == expected
+    assert (cand.loc[~cand["from_cluster"], "cluster_rank"] == n + 1).all()
+    heard = serve.matrix[rows].nonzero()
+    heard_keys = set(zip(serve.user_ids[rows[heard[0]]].tolist(), serve.track_ids[heard[1]].tolist()))
+    assert not heard_keys & set(expected)
