@@ -85,15 +85,19 @@ def artist_clusters(unit: np.ndarray, track_artist: np.ndarray, k: int, seed: in
     return out
 
 
+def _user_cluster_counts(cluster_of_col: np.ndarray, m: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row of every stored entry of ``m``, tracks per row and cluster [rows, k])."""
+    own = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    return own, np.bincount(own * k + cluster_of_col[m.indices], minlength=m.shape[0] * k).reshape(m.shape[0], k)
+
+
 def cluster_shares(cluster_of_col: np.ndarray, matrix: sp.csr_matrix, recent_cols: np.ndarray,
                    rows: np.ndarray, local: np.ndarray, cluster: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For pairs (user ``rows[local]``, a track of ``cluster``): the share of the user's tracks
     in that cluster, over all of them (rows of ``matrix``) and over the recent ones
     (``recent_cols``, -1 padded)."""
     k = int(cluster_of_col.max()) + 1 if len(cluster_of_col) else 1
-    m = matrix[rows]
-    own = np.repeat(np.arange(len(rows)), np.diff(m.indptr))
-    counts = np.bincount(own * k + cluster_of_col[m.indices], minlength=len(rows) * k).reshape(len(rows), k)
+    _, counts = _user_cluster_counts(cluster_of_col, matrix[rows], k)
     recent = recent_cols[rows]
     ok = recent >= 0
     r_own = np.broadcast_to(np.arange(len(rows))[:, None], recent.shape)[ok]
@@ -137,8 +141,7 @@ def taste_top_k(order: np.ndarray, bounds: np.ndarray, cluster_of_col: np.ndarra
     if n_rows == 0 or n == 0:
         return out, out_score
     m = matrix[rows]
-    own = np.repeat(np.arange(n_rows), np.diff(m.indptr))
-    counts = np.bincount(own * k + cluster_of_col[m.indices], minlength=n_rows * k).reshape(n_rows, k)
+    own, counts = _user_cluster_counts(cluster_of_col, m, k)
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     size = np.diff(bounds)
 
