@@ -165,13 +165,12 @@ def taste_top_k(order: np.ndarray, bounds: np.ndarray, cluster_of_col: np.ndarra
     length = np.minimum(n + counts[u, c], reach)
 
     pair = np.repeat(np.arange(len(u)), length)
-    offset = np.arange(len(pair)) - np.repeat(np.cumsum(length) - length, length)
-    col = order[bounds[c][pair] + offset]
+    run_start = np.repeat(np.cumsum(length) - length, length)  # each entry's first entry of its run
+    col = order[bounds[c][pair] + np.arange(len(pair)) - run_start]
     user = u[pair]
     unheard = ~member_of(user * n_cols + col, own * n_cols + m.indices)
     # only a run's first n unheard entries can make the list
     seen = np.cumsum(unheard)  # unheard entries so far, this one included
-    run_start = np.repeat(np.cumsum(length) - length, length)
     keep = unheard & (seen - (seen[run_start] - unheard[run_start]) <= n)
     user, col = user[keep], col[keep]
     score = share[user, cluster_of_col[col]] * track_share[col]
