@@ -80,16 +80,15 @@ def test_cluster_shares_count_the_users_tracks_in_the_pairs_cluster():
 def test_taste_top_k_equals_scoring_every_track(seed, n):
     rng = np.random.default_rng(seed)
     n_users, n_tracks, k = 40, 120, 5
-    cluster_of_col = rng.integers(0, k, n_tracks)
-    cluster_of_col[:3] = 4  # a small cluster: some users exhaust it
-    cluster_of_col[cluster_of_col == 4] = np.r_[4, 4, 4, np.full((cluster_of_col == 4).sum() - 3, 3)]
+    cluster_of_col = rng.integers(0, k - 1, n_tracks)
+    cluster_of_col[:3] = k - 1  # a small cluster of three tracks: some users exhaust it
     track_share = rng.random(n_tracks)
     track_share[rng.random(n_tracks) < 0.1] = 0.0  # never heard in the phase
     track_share[10:14] = track_share[20]  # ties, broken by column
     track_share[rng.random(n_tracks) < 0.2] = 0.25  # more ties, also at the floor
     allowed = rng.random(n_tracks) < 0.9
     heard = [np.sort(rng.choice(n_tracks, size=rng.integers(0, 60), replace=False)) for _ in range(n_users)]
-    heard[0] = np.union1d(np.flatnonzero(cluster_of_col == 4), [50, 51])  # all of the small cluster
+    heard[0] = np.union1d(np.flatnonzero(cluster_of_col == k - 1), [50, 51])  # all of the small cluster
     matrix = sp.csr_matrix((np.ones(sum(map(len, heard)), np.float32),
                             (np.repeat(np.arange(n_users), [len(h) for h in heard]), np.concatenate(heard))),
                            shape=(n_users, n_tracks))
