@@ -35,7 +35,10 @@ def run_all(db_path: Path, settings: Settings, steps: list[str] | None = None) -
     """Run ``steps`` (default: all) in order on one build file, timing each."""
     from music_recs.logs import setup_logging
 
+    from models_py.memory import keep_freed_memory
+
     log = setup_logging("models_py", logs_dir=settings.logs_dir)
+    keep_freed_memory()
     for step in steps or list(STEPS):
         started = time.perf_counter()
         log.info("step %s started", step)

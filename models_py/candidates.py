@@ -59,14 +59,30 @@ def recent_profiles(recent: np.ndarray, item_unit: np.ndarray) -> np.ndarray:
     return normalized(vecs.sum(axis=1))
 
 
+#: Candidate pairs per block of the per-pair vector products below. Why blocks: a serve chunk
+#: has ~5.6M pairs; gathering every pair's factor rows at once made ~0.7 GB arrays (2.6 GB for
+#: the recent tracks' vectors), each freshly page-faulted, and cost more than the products.
+PAIR_BLOCK = 8192
+
+
+def rowwise_dot(a: np.ndarray, a_rows: np.ndarray, b: np.ndarray, b_rows: np.ndarray,
+                block: int = PAIR_BLOCK) -> np.ndarray:
+    """``a[a_rows[i]] · b[b_rows[i]]`` for every i (what ``einsum('ij,ij->i', a[a_rows],
+    b[b_rows])`` returns), computed a block of pairs at a time."""
+    out = np.empty(len(a_rows), dtype=np.result_type(a, b))
+    for lo in range(0, len(a_rows), block):
+        np.einsum("ij,ij->i", a[a_rows[lo:lo + block]], b[b_rows[lo:lo + block]], out=out[lo:lo + block])
+    return out
+
+
 def max_similarity(recent: np.ndarray, item_unit: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-                   chunk: int = 100_000) -> np.ndarray:
+                   block: int = PAIR_BLOCK) -> np.ndarray:
     """Largest cosine between each (user row, track col) pair's track and the user's recent tracks."""
     out = np.empty(len(rows), dtype=np.float32)
-    for lo in range(0, len(rows), chunk):
-        r, c = recent[rows[lo:lo + chunk]], cols[lo:lo + chunk]
+    for lo in range(0, len(rows), block):
+        r, c = recent[rows[lo:lo + block]], cols[lo:lo + block]
         sims = np.einsum("nf,nkf->nk", item_unit[c], item_unit[np.maximum(r, 0)])
-        out[lo:lo + chunk] = np.where(r >= 0, sims, -1.0).max(axis=1)
+        out[lo:lo + block] = np.where(r >= 0, sims, -1.0).max(axis=1)
     return out
 
 
@@ -184,11 +200,11 @@ def candidates(pm: PhaseModels, rows: np.ndarray, settings: Settings) -> pa.Tabl
     a_rank, in_als = _rank_lookup(keys, als_keys, als_rank, settings.n_candidates + 1)
     r_rank, in_recent = _rank_lookup(keys, recent_keys, recent_rank, settings.ranker_recent_candidates + 1)
     c_rank, in_taste = _rank_lookup(keys, taste_keys, taste_rank, settings.ranker_cluster_candidates + 1)
-    score = np.einsum("ij,ij->i", model.user_factors[cand_rows], model.item_factors[cand_cols])
+    score = rowwise_dot(model.user_factors, cand_rows, model.item_factors, cand_cols)
     # rows come grouped by user (keys are sorted): each user's best ALS score by reduceat
     starts = np.flatnonzero(np.r_[True, cand_rows[1:] != cand_rows[:-1]]) if len(keys) else np.zeros(0, np.int64)
     gap = score - np.repeat(np.maximum.reduceat(score, starts), np.diff(np.r_[starts, len(keys)])) if len(keys) else score
-    recent_sim = np.einsum("ij,ij->i", pm.recent[cand_rows], pm.item_unit[cand_cols])
+    recent_sim = rowwise_dot(pm.recent, cand_rows, pm.item_unit, cand_cols)
     recent_max = max_similarity(pm.recent_cols, pm.item_unit, cand_rows, cand_cols)
     user_share, recent_share = cluster_shares(pm.cluster_of_col, inter.matrix, pm.recent_cols, rows,
                                               keys // n_tracks, pm.cluster_of_col[cand_cols])

@@ -230,3 +230,19 @@ def test_sort_based_set_operations_equal_numpys():
     assert np.array_equal(member_of(both, b), np.isin(both, b))
     assert unique_sorted(np.zeros(0, np.int64)).size == 0
     assert not member_of(a, np.zeros(0, np.int64)).any()
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 10_000])
+def test_pair_products_in_blocks_equal_the_whole_gather(block: int) -> None:
+    """rowwise_dot / max_similarity give, block by block, what one big gather gives."""
+    from models_py.candidates import max_similarity, rowwise_dot
+
+    rng = np.random.default_rng(3)
+    users, items = rng.normal(size=(40, 8)).astype(np.float32), rng.normal(size=(90, 8)).astype(np.float32)
+    rows, cols = rng.integers(0, 40, 500), rng.integers(0, 90, 500)
+    want = np.einsum("ij,ij->i", users[rows], items[cols])
+    np.testing.assert_array_equal(rowwise_dot(users, rows, items, cols, block=block), want)
+    recent = rng.integers(-1, 90, size=(40, 5))  # -1 = padding, never the best
+    sims = np.einsum("nf,nkf->nk", items[cols], items[np.maximum(recent[rows], 0)])
+    best = np.where(recent[rows] >= 0, sims, -1.0).max(axis=1)
+    np.testing.assert_array_equal(max_similarity(recent, items, rows, cols, block=block), best)
