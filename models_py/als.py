@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
@@ -31,7 +33,7 @@ import scipy.sparse as sp
 from models_py import ann
 from models_py.columns import Columns as C
 from models_py.columns import Phases, Tables
-from models_py.data import Interactions, interactions_cache, load_interactions
+from models_py.data import Interactions, interactions_cache, load_interactions, positions_of
 from models_py.db import artifacts_dir, connect, require_tables, timed, write_table
 from models_py.metrics import PAD
 from music_recs.config import Settings
@@ -136,6 +138,38 @@ def recommend(model: AlsModel, inter: Interactions, k: int, settings: Settings,
     idx, scores = searcher.top_k(model.user_factors[rows], k, exclude)
     tracks = np.where(idx == PAD, PAD, inter.track_ids[cols][np.maximum(idx, 0)])
     return rows, tracks, scores
+
+
+def published_lists(con: duckdb.DuckDBPyConnection, inter: Interactions,
+                    k: int) -> Callable[[np.ndarray], np.ndarray] | None:
+    """Reader of this step's published lists (recs_als) for user rows of ``inter``: columns,
+    best first, -1 padded, (rows x k). None when the table holds lists of another length.
+
+    Why: the ranker's serve candidates start from every user's ALS top ``n_candidates`` by the
+    published model, which this step already searched and stored; reading a chunk's rows back
+    (a range of the user-ordered table) costs well under a second, the search ~5 s at full
+    scale.
+    """
+    longest = con.execute(f"SELECT max({C.Rank}) FROM {Tables.RecsAls}").fetchone()[0]
+    if longest != k:
+        return None
+
+    def read(rows: np.ndarray) -> np.ndarray:
+        out = np.full((len(rows), k), -1, dtype=np.int64)
+        if len(rows) == 0:
+            return out
+        users = inter.user_ids[rows]
+        got = con.execute(
+            f"SELECT {C.User}, {C.Item}, {C.Rank} FROM {Tables.RecsAls} WHERE {C.User} BETWEEN ? AND ?",
+            [int(users.min()), int(users.max())]).fetchnumpy()
+        local = positions_of(users, np.asarray(got[C.User], dtype=np.int64))
+        keep = local >= 0
+        cols = inter.cols_of(np.asarray(got[C.Item], dtype=np.int64)[keep])
+        if (cols < 0).any():
+            raise RuntimeError(f"{Tables.RecsAls} names tracks outside the {inter.phase} interactions: rerun als")
+        out[local[keep], np.asarray(got[C.Rank], dtype=np.int64)[keep] - 1] = cols
+        return out
+    return read
 
 
 def long_table(user_ids: np.ndarray, tracks: np.ndarray, scores: np.ndarray) -> pa.Table:

@@ -14,6 +14,7 @@ published ALS model, popularity from events_train).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -102,6 +103,9 @@ class PhaseModels:
     cluster_of_col: np.ndarray  # taste cluster of every column (clusters.artist_clusters)
     cluster_track_share: np.ndarray  # the column's share of its cluster's popularity score
     cluster_lists: tuple[np.ndarray, np.ndarray]  # scorable columns by cluster, best share first (cluster_ranking)
+    #: the ALS top n_candidates of user rows as columns, when already stored (serve: the als
+    #: step's recs_als, als.published_lists); None = search them
+    als_lists: Callable[[np.ndarray], np.ndarray] | None = None
 
     @classmethod
     def build(cls, con: duckdb.DuckDBPyConnection, inter: Interactions, model: als.AlsModel,
@@ -151,8 +155,22 @@ def _rank_lookup(keys: np.ndarray, source_keys: np.ndarray, source_rank: np.ndar
     return np.where(found, source_rank[order][pos], missing), found
 
 
-def candidates(pm: PhaseModels, rows: np.ndarray, settings: Settings) -> pa.Table:
-    """Candidate pairs for user ``rows`` with their generator features.
+def recent_top(pm: PhaseModels, rows: np.ndarray, settings: Settings) -> np.ndarray:
+    """Columns of the ``ranker_recent_candidates`` unheard tracks closest to each user row's
+    recent-taste profile, best first (-1 padded). The one source ``candidates`` can take
+    precomputed: the ranker searches the next chunk's while it scores this one."""
+    score_cols, _ = pm.als_search
+    if settings.ranker_recent_candidates <= 0:
+        return np.zeros((len(rows), 0), dtype=np.int64)
+    idx, _ = pm.recent_search.top_k(pm.recent[rows], settings.ranker_recent_candidates,
+                                    pm.inter.matrix[rows][:, score_cols])
+    return np.where(idx == PAD, -1, score_cols[np.maximum(idx, 0)])
+
+
+def candidates(pm: PhaseModels, rows: np.ndarray, settings: Settings,
+               recent_cols: np.ndarray | None = None) -> pa.Table:
+    """Candidate pairs for user ``rows`` with their generator features (``recent_cols``:
+    ``recent_top`` of the rows when already computed).
 
     Columns: user_id, track_id; als_score (dot product, for every candidate), als_rank
     (1-based in the user's ALS list, n_candidates + 1 when absent) and als_score_gap (score
@@ -176,20 +194,18 @@ def candidates(pm: PhaseModels, rows: np.ndarray, settings: Settings) -> pa.Tabl
         ranks = np.broadcast_to(np.arange(1, cols.shape[1] + 1), cols.shape)
         return (local * n_tracks + cols)[ok], ranks[ok]
 
-    _, als_tracks, _ = als.recommend(model, inter, settings.n_candidates, settings, rows=rows,
-                                     search=pm.als_search)
-    als_keys, als_rank = keyed(np.where(als_tracks == PAD, -1, inter.cols_of(als_tracks)))
+    if pm.als_lists is not None:
+        als_cols = pm.als_lists(rows)
+    else:
+        _, als_tracks, _ = als.recommend(model, inter, settings.n_candidates, settings, rows=rows,
+                                         search=pm.als_search)
+        als_cols = np.where(als_tracks == PAD, -1, inter.cols_of(als_tracks))
+    als_keys, als_rank = keyed(als_cols)
 
     pop_pos = top_k_from_ranking(pm.pop_cols, inter.matrix, rows, settings.ranker_pop_candidates)
     pop_keys, _ = keyed(np.where(pop_pos == PAD, -1, pm.pop_cols[np.maximum(pop_pos, 0)]))
 
-    score_cols, _ = pm.als_search
-    if settings.ranker_recent_candidates > 0:
-        idx, _ = pm.recent_search.top_k(pm.recent[rows], settings.ranker_recent_candidates,
-                                        inter.matrix[rows][:, score_cols])
-        recent_keys, recent_rank = keyed(np.where(idx == PAD, -1, score_cols[np.maximum(idx, 0)]))
-    else:
-        recent_keys, recent_rank = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    recent_keys, recent_rank = keyed(recent_top(pm, rows, settings) if recent_cols is None else recent_cols)
 
     taste_cols, _ = taste_top_k(*pm.cluster_lists, pm.cluster_of_col, pm.cluster_track_share, inter.matrix,
                                 rows, settings.ranker_cluster_candidates)

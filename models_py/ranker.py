@@ -4,14 +4,15 @@ Phase ``fit``: ALS retrained on events_fit, candidates and features of the fit p
 = events_labels (the last ``label_days`` of train). Fit users are split (seeded) into train
 and validation; a Logloss classifier and a YetiRank ranker are both trained and the one
 with the better validation NDCG@5 (against all of a user's label tracks) is kept.
-Phase ``serve``: the published ALS model (step ``als``), serve features, every user with
-history, top ``n_recs`` by the kept model's score.
+Phase ``serve``: the published ALS model and its top lists (step ``als``, ``recs_als``), serve
+features, every user with history, top ``n_recs`` by the kept model's score.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import pyarrow as pa
 
 from models_py import als
 from models_py import metrics as M
-from models_py.candidates import PhaseModels, candidates
+from models_py.candidates import PhaseModels, candidates, recent_top
 from models_py.columns import Columns as C
 from models_py.columns import Phases, Tables
 from models_py.data import Interactions, interactions_cache, load_interactions
@@ -216,13 +217,25 @@ def rerank(pm: PhaseModels, feats: PhaseFeatures, model, rows: np.ndarray,
 
 
 def serve(pm: PhaseModels, feats: PhaseFeatures, model, settings: Settings) -> pa.Table:
-    """Re-ranked top ``n_recs`` for every user with history, in user chunks."""
+    """Re-ranked top ``n_recs`` for every user with history, in user chunks.
+
+    The next chunk's recent-taste search runs in a second thread while this chunk is scored:
+    faiss releases the GIL and the rest of a chunk is mostly single-threaded numpy, so the two
+    share the 2 cores (the same lists as searching in turn; BENCHMARKS.md has the times).
+    """
     inter = pm.inter
+    chunks = [np.arange(lo, min(lo + SERVE_CHUNK_USERS, inter.n_users))
+              for lo in range(0, inter.n_users, SERVE_CHUNK_USERS)]
     parts = []
-    for lo in range(0, inter.n_users, SERVE_CHUNK_USERS):
-        rows = np.arange(lo, min(lo + SERVE_CHUNK_USERS, inter.n_users))
-        parts.append(als.long_table(*rerank(pm, feats, model, rows, settings)))
-        log.info("ranker serve: %d/%d users scored", rows[-1] + 1, inter.n_users)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        recent = pool.submit(recent_top, pm, chunks[0], settings)
+        for i, rows in enumerate(chunks):
+            recent_cols = recent.result()
+            if i + 1 < len(chunks):
+                recent = pool.submit(recent_top, pm, chunks[i + 1], settings)
+            frame = candidate_features(feats, candidates(pm, rows, settings, recent_cols))
+            parts.append(als.long_table(*top_per_user(frame, predict(model, frame), settings.n_recs)))
+            log.info("ranker serve: %d/%d users scored", rows[-1] + 1, inter.n_users)
     return pa.concat_tables(parts)
 
 
@@ -264,7 +277,7 @@ def run(db_path: Path, settings: Settings) -> None:
     setup_logging("models_py.ranker", logs_dir=settings.logs_dir)
     out_dir = artifacts_dir(db_path, settings)
     with timed(log, "ranker"), connect(db_path, memory_limit=settings.models_memory_limit) as con:
-        require_tables(con, Tables.EventsFit, Tables.EventsLabels, Tables.EventsTrain,
+        require_tables(con, Tables.EventsFit, Tables.EventsLabels, Tables.EventsTrain, Tables.RecsAls,
                        Tables.UserIndex, Tables.TrackIndex, Tables.SplitInfo, *REQUIRED_TABLES,
                        step="ranker")
         half_life = load_half_life(db_path, settings)
@@ -283,7 +296,11 @@ def run(db_path: Path, settings: Settings) -> None:
         serve_model = als.AlsModel.load(als.factors_path(db_path, settings, Phases.Serve))
         feats = prepare_phase(con, serve_inter)
         with timed(log, "serve candidates, features and scoring"):
-            table = serve(PhaseModels.build(con, serve_inter, serve_model, half_life, settings),
-                          feats, model, settings)
+            pm = PhaseModels.build(con, serve_inter, serve_model, half_life, settings)
+            pm.als_lists = als.published_lists(con, serve_inter, settings.n_candidates)
+            if pm.als_lists is None:
+                log.info("%s holds lists of another length than n_candidates: ALS candidates searched again",
+                         Tables.RecsAls)
+            table = serve(pm, feats, model, settings)
         n = write_table(con, Tables.RecsFinal, table, order_by=f"{C.User}, {C.Rank}")
         log.info("wrote %s: %d rows", Tables.RecsFinal, n)

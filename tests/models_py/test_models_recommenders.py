@@ -212,3 +212,33 @@ def test_candidates_hold_the_taste_cluster_lists(tiny_build, ro, serve, sample_u
     heard = serve.matrix[rows].nonzero()
     heard_keys = set(zip(serve.user_ids[rows[heard[0]]].tolist(), serve.track_ids[heard[1]].tolist()))
     assert not heard_keys & set(expected)
+
+
+def test_serve_in_chunks_with_the_search_ahead_equals_one_pass(tiny_build, ro, serve, monkeypatch):
+    """ranker.serve searches the next chunk's recent-taste candidates in a second thread; over
+    many small chunks its lists equal re-ranking every user at once."""
+    tb = tiny_build
+    model = ranker.load_model(tb.db_path, tb.settings)
+    pm = PhaseModels.build(ro, serve, als.AlsModel.load(als.factors_path(tb.db_path, tb.settings, Phases.Serve)),
+                           popularity.load_half_life(tb.db_path, tb.settings), tb.settings)
+    feats = prepare_phase(ro, serve)
+    monkeypatch.setattr(ranker, "SERVE_CHUNK_USERS", max(1, serve.n_users // 9))
+    table = ranker.serve(pm, feats, model, tb.settings)
+    users, tracks, scores = ranker.rerank(pm, feats, model, np.arange(serve.n_users), tb.settings)
+    assert table.equals(als.long_table(users, tracks, scores))
+
+
+def test_candidates_from_the_published_als_lists_equal_a_new_search(tiny_build, ro, serve, sample_users):
+    """The ranker's serve phase reads each chunk's ALS lists back from recs_als instead of
+    searching again: the same candidates; a table of another list length is not used."""
+    from models_py.candidates import candidates
+
+    tb = tiny_build
+    pm = PhaseModels.build(ro, serve, als.AlsModel.load(als.factors_path(tb.db_path, tb.settings, Phases.Serve)),
+                           popularity.load_half_life(tb.db_path, tb.settings), tb.settings)
+    rows = serve.rows_of(sample_users)
+    searched = candidates(pm, rows, tb.settings)
+    pm.als_lists = als.published_lists(ro, serve, tb.settings.n_candidates)
+    assert pm.als_lists is not None
+    assert candidates(pm, rows, tb.settings).equals(searched)
+    assert als.published_lists(ro, serve, tb.settings.n_candidates + 1) is None
