@@ -209,10 +209,11 @@ def fit_ranker(data: TrainingData, settings: Settings) -> tuple[object, str, dic
     return model, best, results
 
 
-def rerank(pm: PhaseModels, feats: PhaseFeatures, model, rows: np.ndarray,
-           settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Re-ranked top ``n_recs`` for user ``rows`` of the phase (``feats`` from ``prepare_phase``)."""
-    frame = candidate_features(feats, candidates(pm, rows, settings))
+def rerank(pm: PhaseModels, feats: PhaseFeatures, model, rows: np.ndarray, settings: Settings,
+           recent_cols: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Re-ranked top ``n_recs`` for user ``rows`` of the phase (``feats`` from ``prepare_phase``;
+    ``recent_cols``: the rows' ``recent_top`` when already searched)."""
+    frame = candidate_features(feats, candidates(pm, rows, settings, recent_cols))
     return top_per_user(frame, predict(model, frame), settings.n_recs)
 
 
@@ -233,8 +234,7 @@ def serve(pm: PhaseModels, feats: PhaseFeatures, model, settings: Settings) -> p
             recent_cols = recent.result()
             if i + 1 < len(chunks):
                 recent = pool.submit(recent_top, pm, chunks[i + 1], settings)
-            frame = candidate_features(feats, candidates(pm, rows, settings, recent_cols))
-            parts.append(als.long_table(*top_per_user(frame, predict(model, frame), settings.n_recs)))
+            parts.append(als.long_table(*rerank(pm, feats, model, rows, settings, recent_cols)))
             log.info("ranker serve: %d/%d users scored", rows[-1] + 1, inter.n_users)
     return pa.concat_tables(parts)
 
