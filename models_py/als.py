@@ -107,10 +107,15 @@ def train(inter: Interactions, settings: Settings) -> AlsModel:
 
 
 def scoring_columns(inter: Interactions, days: int) -> np.ndarray:
-    """Columns of tracks heard in the last ``days`` of the phase (all tracks when days = 0)."""
-    if days <= 0:
+    """Columns of tracks heard in the last ``days`` of the phase's listens (all tracks when
+    days = 0).
+
+    The window ends at the phase's newest listen, not at its reference date: a log dated to
+    the month can end weeks before the split, and a window counted from the split would then
+    hold no track at all."""
+    if days <= 0 or inter.matrix.nnz == 0:
         return np.arange(inter.n_tracks)
-    recent = inter.matrix.indices[inter.age_days < days]
+    recent = inter.matrix.indices[inter.age_days < inter.age_days.min() + days]
     return np.unique(recent).astype(np.int64)
 
 

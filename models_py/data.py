@@ -123,13 +123,13 @@ def positions_of(ids: np.ndarray, query: np.ndarray) -> np.ndarray:
 
 
 def recent_track_ids(con: duckdb.DuckDBPyConnection, phase: str, days: int) -> np.ndarray:
-    """Ids of the tracks heard in the phase's last ``days`` days (every track of the phase when
-    ``days`` <= 0), sorted; what ``als.scoring_columns`` selects, without loading the matrix."""
+    """Ids of the tracks heard in the last ``days`` days of the phase's listens (every track of
+    the phase when ``days`` <= 0), sorted; what ``als.scoring_columns`` selects, without loading the matrix."""
     table = phase_events(phase)
-    ref = reference_date(read_split(con), phase)
-    window = f"WHERE date_diff('day', {C.LastListen}, $ref) < {int(days)}" if days > 0 else ""
-    got = con.execute(f"SELECT DISTINCT {C.Item} FROM {table} {window} ORDER BY 1",
-                      {"ref": ref} if days > 0 else {}).fetchnumpy()[C.Item]
+    # counted back from the phase's newest listen, as in als.scoring_columns
+    window = (f"WHERE date_diff('day', {C.LastListen}, (SELECT max({C.LastListen}) FROM {table})) "
+              f"< {int(days)}") if days > 0 else ""
+    got = con.execute(f"SELECT DISTINCT {C.Item} FROM {table} {window} ORDER BY 1").fetchnumpy()[C.Item]
     return np.asarray(got, dtype=np.int64)
 
 

@@ -3,7 +3,10 @@
 Phase ``fit``: ALS retrained on events_fit, candidates and features of the fit phase, labels
 = events_labels (the last ``label_days`` of train). Fit users are split (seeded) into train
 and validation; a Logloss classifier and a YetiRank ranker are both trained and the one
-with the better validation NDCG@5 (against all of a user's label tracks) is kept.
+with the better validation NDCG@5 (against all of a user's label tracks) is kept, and served
+only if it also beats the single lists it re-ranks (ALS, popularity) on the same validation
+users; otherwise, or when too few label users exist to train it, the best of those lists is
+served as ``recs_final`` and the log and report say so.
 Phase ``serve``: the published ALS model and its top lists (step ``als``, ``recs_als``), serve
 features, every user with history, top ``n_recs`` by the kept model's score.
 """
@@ -29,18 +32,43 @@ from models_py.columns import Phases, Tables
 from models_py.data import Interactions, interactions_cache, load_interactions
 from models_py.db import artifacts_dir, connect, require_tables, timed, write_table
 from models_py.features import FEATURES, REQUIRED_TABLES, PhaseFeatures, candidate_features, prepare_phase
-from models_py.popularity import load_half_life
+from models_py.popularity import load_half_life, popularity_scores
+from models_py.topk import top_k_from_ranking
 from music_recs.config import Settings
 from music_recs.logs import setup_logging
 
 log = logging.getLogger("models_py.ranker")
 
 LOSSES = ("Logloss", "YetiRank")
+#: Single lists the re-ranker must beat to be served, by the candidate column whose ascending
+#: order is that list: every list's top n_recs are among the candidates, so the comparison
+#: on candidate frames is fair. In this order ties go to the earlier list.
+SOURCES: dict[str, str] = {"als": "als_rank", "popularity": "pop_rank"}
 VALIDATION_K = 5
 #: Users scored per serve chunk. Each chunk's feature query joins the phase's affinity tables
 #: once: at full scale a 40k-user chunk (5.4M candidate rows) costs 24% less query time per
 #: user than 10k, and the step's peak RSS (14.0 GB, reached while loading) did not move.
 SERVE_CHUNK_USERS = 40000
+
+
+@dataclass
+class Selection:
+    """What the fit phase chose to serve: a CatBoost model, or a single list (``model`` None)."""
+
+    model: object | None
+    served: str  # a loss of LOSSES, or a list of SOURCES
+    results: dict[str, float]  # validation NDCG@5 by contender
+    n_users: int  # validation users behind ``results``
+
+    @property
+    def reason(self) -> str:
+        if self.model is not None:
+            return f"the {self.served} re-ranker beat every single list on validation"
+        if not self.results:
+            return "no label user has fit history: nothing to validate on, ALS served by default"
+        if not any(loss in self.results for loss in LOSSES):
+            return f"only {self.n_users} label users with a label among their candidates: too few to train a re-ranker"
+        return f"the {self.served} list beat the re-ranker on validation"
 
 
 @dataclass
@@ -62,6 +90,8 @@ def labelled_candidates(con: duckdb.DuckDBPyConnection, pm: PhaseModels, feats: 
     if len(rows) > settings.ranker_max_users:
         rows = np.sort(rng.choice(rows, size=settings.ranker_max_users, replace=False))
     log.info("ranker fit phase: %d label users with fit history (of %d label users)", len(rows), len(users))
+    if len(rows) == 0:
+        return TrainingData(pd.DataFrame(columns=[C.User, C.Item, *FEATURES, "label"]), n_labels)
     cand = candidates(pm, rows, settings)
     frame = candidate_features(feats, cand)
     labels["label"] = 1.0
@@ -151,20 +181,47 @@ def sample_negatives(frame: pd.DataFrame, n_negatives: int, seed: int) -> pd.Dat
     return frame[keep].reset_index(drop=True)
 
 
-def fit_ranker(data: TrainingData, settings: Settings) -> tuple[object, str, dict[str, float]]:
-    """Pick the loss on a user split, then train the winner on every label user
-    (``ranker_refit_all``) or on every training user.
+def source_results(frame: pd.DataFrame, n_labels: pd.Series) -> dict[str, float]:
+    """Validation NDCG@5 of each single list of SOURCES on a labelled candidate frame."""
+    return {name: validation_ndcg(frame, -frame[col].to_numpy(dtype=np.float64), n_labels)
+            for name, col in SOURCES.items()}
+
+
+def best_of(results: dict[str, float], order: tuple[str, ...]) -> str:
+    """The contender with the best result; ties go to the earlier one in ``order``."""
+    return max((name for name in order if name in results), key=lambda n: (results[n], -order.index(n)))
+
+
+def fit_ranker(data: TrainingData, settings: Settings) -> Selection:
+    """Pick what to serve on a user split of the label users: a CatBoost re-ranker (Logloss
+    or YetiRank) or, when it does not beat them, the best single list (SOURCES).
 
     Both losses train on the same sample of at most ``ranker_select_users`` training users
-    (YetiRank costs several times Logloss per row) and are scored on all validation users.
-    Returns (model, its loss, validation NDCG@5 by model).
+    (YetiRank costs several times Logloss per row) and are scored with the single lists on all
+    validation users; a winning loss is then trained on every label user
+    (``ranker_refit_all``) or on every training user. With fewer than ``ranker_min_users``
+    users no model is trained and the lists are compared on all of them.
     """
     frame = data.frame
     users = np.unique(frame[C.User].to_numpy())
-    if len(users) < 4:
-        raise ValueError(f"only {len(users)} fit users with a label among their candidates: too few to train the ranker")
+    if not settings.ranker_fallback and len(users) < 4:
+        raise ValueError(f"only {len(users)} fit users with a label among their candidates: too few to train "
+                         "the ranker (ranker_fallback = true serves the best single list instead)")
+    if len(users) == 0:
+        log.warning("ranker: no label user with fit history found a label among its candidates: "
+                    "nothing to validate on; serving the ALS list")
+        return Selection(None, "als", {}, 0)
+    if len(users) < settings.ranker_min_users and settings.ranker_fallback:
+        results = source_results(frame, data.n_labels)
+        best = best_of(results, tuple(SOURCES))
+        log.warning("ranker: only %d fit users with a label among their candidates (ranker_min_users = %d): "
+                    "too few to train a re-ranker; serving the best single list on them: %s (validation "
+                    "NDCG@%d %s)", len(users), settings.ranker_min_users, best, VALIDATION_K, _fmt(results))
+        return Selection(None, best, results, len(users))
     rng = np.random.default_rng(settings.seed)
     n_valid = max(1, int(round(len(users) * settings.ranker_valid_share)))
+    if n_valid < settings.ranker_kfold_below:
+        return _fit_kfold(data, users, rng, settings)
     valid_users = rng.choice(users, size=n_valid, replace=False)
     train_users = np.setdiff1d(users, valid_users)
     select_users = train_users
@@ -177,9 +234,7 @@ def fit_ranker(data: TrainingData, settings: Settings) -> tuple[object, str, dic
     log.info("ranker data: %d training users / %d rows (loss selection on %d users / %d rows); "
              "validation: %d users / %d rows", len(train_users), len(train), len(select_users),
              len(select), n_valid, len(valid))
-    results: dict[str, float] = {
-        "ALS order": validation_ndcg(valid, -valid["als_rank"].to_numpy(), data.n_labels),
-    }
+    results = source_results(valid, data.n_labels)
     models = {}
     for loss in LOSSES:
         with timed(log, f"CatBoost {loss} on {len(select_users)} users"):
@@ -187,9 +242,11 @@ def fit_ranker(data: TrainingData, settings: Settings) -> tuple[object, str, dic
             model.fit(_pool(select))
         results[loss] = validation_ndcg(valid, predict(model, valid), data.n_labels)
         models[loss] = model
-        log.info("ranker validation NDCG@%d: %-9s %.4f (ALS order %.4f)", VALIDATION_K, loss,
-                 results[loss], results["ALS order"])
-    best = max(LOSSES, key=lambda loss: (results[loss], -LOSSES.index(loss)))
+        log.info("ranker validation NDCG@%d: %-9s %.4f (ALS %.4f, popularity %.4f)", VALIDATION_K, loss,
+                 results[loss], results["als"], results["popularity"])
+    best = _winner(results, n_valid, settings)
+    if best in SOURCES:
+        return Selection(None, best, results, n_valid)
     model = models[best]
     # the winner on all training users is the served model only without the refit below;
     # with it, that fit would buy one more validation number (89 s at full scale)
@@ -199,14 +256,65 @@ def fit_ranker(data: TrainingData, settings: Settings) -> tuple[object, str, dic
             model.fit(_pool(train))
         results[f"{best} (all training users)"] = validation_ndcg(valid, predict(model, valid), data.n_labels)
     if settings.ranker_refit_all:
-        everyone = sample_negatives(frame, settings.ranker_negatives, settings.seed)
-        with timed(log, f"CatBoost {best} refit on all {len(users)} label users (validation included)"):
-            model = _catboost(best, settings)
-            model.fit(_pool(everyone))
+        model = _refit(frame, best, len(users), settings)
     for name, value in results.items():
         log.info("ranker validation NDCG@%d: %-22s %.4f", VALIDATION_K, name, value)
     log.info("ranker keeps %s", best)
-    return model, best, results
+    return Selection(model, best, results, n_valid)
+
+
+def _fit_kfold(data: TrainingData, users: np.ndarray, rng: np.random.Generator,
+               settings: Settings) -> Selection:
+    """The choice of ``fit_ranker`` made on out-of-fold scores of every label user.
+
+    Why: on a small log (a few hundred label users) one 20% split leaves a few dozen
+    validation users, too few to tell a re-ranker from a single list; folds score everyone.
+    """
+    frame = data.frame
+    n_folds = max(2, int(round(1 / settings.ranker_valid_share)))
+    fold_of_user = dict(zip(rng.permutation(users).tolist(), np.arange(len(users)) % n_folds))
+    fold = frame[C.User].map(fold_of_user).to_numpy()
+    scores = {loss: np.zeros(len(frame)) for loss in LOSSES}
+    with timed(log, f"CatBoost {' and '.join(LOSSES)} on {n_folds} folds of {len(users)} users"):
+        for f in range(n_folds):
+            train = sample_negatives(frame[fold != f].reset_index(drop=True), settings.ranker_negatives,
+                                     settings.seed + f)
+            valid = frame[fold == f].reset_index(drop=True)
+            for loss in LOSSES:
+                model = _catboost(loss, settings)
+                model.fit(_pool(train))
+                scores[loss][fold == f] = predict(model, valid)
+    results = source_results(frame, data.n_labels)
+    for loss in LOSSES:
+        results[loss] = validation_ndcg(frame, scores[loss], data.n_labels)
+    best = _winner(results, len(users), settings)
+    if best in SOURCES:
+        return Selection(None, best, results, len(users))
+    log.info("ranker keeps %s (out-of-fold validation NDCG@%d %s)", best, VALIDATION_K, _fmt(results))
+    return Selection(_refit(frame, best, len(users), settings), best, results, len(users))
+
+
+def _winner(results: dict[str, float], n_users: int, settings: Settings) -> str:
+    """The served contender: a single list wins ties and is logged as a warning (only the
+    losses compete with ``ranker_fallback`` off)."""
+    best = best_of(results, (*SOURCES, *LOSSES) if settings.ranker_fallback else LOSSES)
+    if best in SOURCES:
+        log.warning("ranker: the %s list beats both re-rankers on %d validation users (NDCG@%d %s): "
+                    "serving it", best, n_users, VALIDATION_K, _fmt(results))
+    return best
+
+
+def _refit(frame: pd.DataFrame, loss: str, n_users: int, settings: Settings):
+    """The kept loss trained on every label user (validation users included)."""
+    everyone = sample_negatives(frame, settings.ranker_negatives, settings.seed)
+    with timed(log, f"CatBoost {loss} refit on all {n_users} label users (validation included)"):
+        model = _catboost(loss, settings)
+        model.fit(_pool(everyone))
+    return model
+
+
+def _fmt(results: dict[str, float]) -> str:
+    return ", ".join(f"{name} {value:.4f}" for name, value in results.items())
 
 
 def rerank(pm: PhaseModels, feats: PhaseFeatures, model, rows: np.ndarray, settings: Settings,
@@ -239,6 +347,28 @@ def serve(pm: PhaseModels, feats: PhaseFeatures, model, settings: Settings) -> p
     return pa.concat_tables(parts)
 
 
+def serve_source(con: duckdb.DuckDBPyConnection, db_path: Path, source: str, half_life: float,
+                 settings: Settings) -> pa.Table:
+    """``recs_final`` as one single list: the top ``n_recs`` of recs_als, or of the serve
+    phase's popularity ranking without what each user heard, for every user with history."""
+    if source == "als":
+        return con.execute(f"SELECT {C.User}, {C.Item}, {C.Score}, {C.Rank} FROM {Tables.RecsAls} "
+                           f"WHERE {C.Rank} <= ? ORDER BY {C.User}, {C.Rank}", [settings.n_recs]).to_arrow_table()
+    if source != "popularity":
+        raise ValueError(f"unknown single list {source!r}")
+    inter = load_interactions(con, Phases.Serve, interactions_cache(db_path, settings))
+    track_ids, scores = popularity_scores(con, Phases.Serve, half_life)
+    cols = inter.cols_of(track_ids)
+    parts = []
+    for lo in range(0, inter.n_users, SERVE_CHUNK_USERS):
+        rows = np.arange(lo, min(lo + SERVE_CHUNK_USERS, inter.n_users))
+        pos = top_k_from_ranking(cols, inter.matrix, rows, settings.n_recs)
+        ok = pos != M.PAD
+        tracks = np.where(ok, track_ids[np.maximum(pos, 0)], M.PAD)
+        parts.append(als.long_table(inter.user_ids[rows], tracks, np.where(ok, scores[np.maximum(pos, 0)], np.nan)))
+    return pa.concat_tables(parts)
+
+
 def model_path(db_path: Path, settings: Settings) -> Path:
     return artifacts_dir(db_path, settings) / "ranker.cbm"
 
@@ -257,7 +387,7 @@ def load_model(db_path: Path, settings: Settings):
 
 
 def fit_phase(con: duckdb.DuckDBPyConnection, db_path: Path, half_life: float,
-              settings: Settings) -> tuple[object, str, dict[str, float]]:
+              settings: Settings) -> Selection:
     """ALS on events_fit, labelled candidates, the CatBoost model. A function of its own so
     the fit-phase matrix, factors and candidates (~5 GB at full scale) are freed before the
     serve phase loads events_train."""
@@ -281,16 +411,26 @@ def run(db_path: Path, settings: Settings) -> None:
                        Tables.UserIndex, Tables.TrackIndex, Tables.SplitInfo, *REQUIRED_TABLES,
                        step="ranker")
         half_life = load_half_life(db_path, settings)
-        model, loss, results = fit_phase(con, db_path, half_life, settings)
-        model.save_model(str(model_path(db_path, settings)))
+        sel = fit_phase(con, db_path, half_life, settings)
+        model = sel.model
         (out_dir / "ranker.json").write_text(json.dumps(
-            {"loss": loss, "validation_ndcg@5": results, "features": list(FEATURES)}, indent=2))
-
-        importance = model.get_feature_importance(type="PredictionValuesChange")
+            {"served": sel.served, "loss": sel.served if model is not None else None, "reason": sel.reason,
+             "validation_users": sel.n_users, "validation_ndcg@5": sel.results, "features": list(FEATURES)},
+            indent=2))
+        importance = np.zeros(0)
+        if model is not None:
+            model.save_model(str(model_path(db_path, settings)))
+            importance = np.asarray(model.get_feature_importance(type="PredictionValuesChange"), dtype=np.float64)
         write_table(con, Tables.FeatureImportance, pa.table({
-            C.Feature: pa.array(list(FEATURES), pa.string()),
-            C.Importance: pa.array(np.asarray(importance, dtype=np.float64)),
+            C.Feature: pa.array(list(FEATURES) if model is not None else [], pa.string()),
+            C.Importance: pa.array(importance, pa.float64()),
         }), order_by=f"{C.Importance} DESC, {C.Feature}")
+        if model is None:
+            log.warning("ranker: %s; recs_final = the %s list", sel.reason, sel.served)
+            n = write_table(con, Tables.RecsFinal, serve_source(con, db_path, sel.served, half_life, settings),
+                            order_by=f"{C.User}, {C.Rank}")
+            log.info("wrote %s: %d rows", Tables.RecsFinal, n)
+            return
 
         serve_inter = load_interactions(con, Phases.Serve, interactions_cache(db_path, settings))
         serve_model = als.AlsModel.load(als.factors_path(db_path, settings, Phases.Serve))

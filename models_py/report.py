@@ -121,8 +121,11 @@ def write_report(frame: pd.DataFrame, importance: pd.DataFrame | None, db_path: 
         parts.append(f"- Popularity half-life: {pop.get('half_life_days')} days "
                      f"(validation NDCG@5 by half-life: {_fmt(pop.get('validation_ndcg@5'))}).\n")
     if ranker:
-        parts.append(f"- Re-ranker loss kept: {ranker.get('loss')} "
-                     f"(validation NDCG@5: {_fmt(ranker.get('validation_ndcg@5'))}).\n")
+        served = ranker.get("served", ranker.get("loss"))
+        what = f"the {served} re-ranker" if ranker.get("loss") else f"the {served} list, not a re-ranker"
+        parts.append(f"- Final list (`recs_final`, the `reranked` rows above): {what}, because "
+                     f"{ranker.get('reason', 'it won on validation')} (validation NDCG@5 on "
+                     f"{ranker.get('validation_users', '?')} users: {_fmt(ranker.get('validation_ndcg@5'))}).\n")
     if importance is not None and not importance.empty:
         plot_importance(importance, out / "feature_importance.png")
         parts.append("\n![feature importance](feature_importance.png)\n")

@@ -76,6 +76,13 @@ class Settings(BaseSettings):
     )
     test_days: int = Field(14, description="Length of the test window when split_date is unset.")
     label_days: int = Field(14, description="Length of the ranker's label window inside train.")
+    split_quantile: float | None = Field(
+        None, gt=0, lt=1,
+        description="Global split by share of listens (e.g. 0.9): split_date = the log date with "
+        "about this share of the log's listens on or before it (an explicit split_date still "
+        "wins), and label_start = the train date with this share of train listens on or before "
+        "it (instead of label_days). None = the split_date / test_days / label_days rule.",
+    )
     recency_half_life_days: float = Field(
         14.0, description="Half-life (days) of track_features.pop_recency's exponential decay."
     )
@@ -144,6 +151,18 @@ class Settings(BaseSettings):
     )
     ranker_negatives: int = Field(
         20, description="Negatives sampled per training user (0 = all); validation keeps every candidate."
+    )
+    ranker_min_users: int = Field(
+        50, ge=4, description="Fit users with a label among their candidates needed to train the re-ranker; "
+        "with fewer the build serves the best single list (ALS or popularity) on those users.",
+    )
+    ranker_fallback: bool = Field(
+        True, description="Serve the best single list (ALS or popularity) when it beats the re-ranker on "
+        "validation or too few label users exist to train one; False = always the re-ranker.",
+    )
+    ranker_kfold_below: int = Field(
+        1000, description="With fewer validation users than this (label users x ranker_valid_share), "
+        "the re-ranker is chosen on out-of-fold scores of every label user (1 / ranker_valid_share folds).",
     )
     ranker_depth: int = Field(6, description="CatBoost tree depth.")
     ranker_learning_rate: float = Field(0.1, description="CatBoost learning rate.")

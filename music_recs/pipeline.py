@@ -148,15 +148,64 @@ def build(settings: Settings, dbt_only: bool = False) -> Path:
     return build_path
 
 
+#: Default global split of a public log: the date before which this share of it lies.
+REAL_SPLIT_QUANTILE = 0.9
+
+
+def real_settings(settings: Settings, dataset: str) -> Settings:
+    """Settings of a build on a public log: its own raw folder, warehouse, reports and logs
+    (the demo warehouse and the events service's data stay untouched), and a global split at
+    ``REAL_SPLIT_QUANTILE`` of the log unless a split date or quantile is set."""
+    from music_recs.public_logs import raw_dir
+
+    root = settings.data_dir / "real" / dataset
+    updates: dict[str, object] = {
+        "raw_uri": str(raw_dir(settings.data_dir, dataset)),
+        "warehouse_path": Path("warehouse") / "real" / dataset / "music_recs.duckdb",
+        "artifacts_dir": Path("warehouse") / "real" / dataset / "artifacts",
+        "reports_dir": settings.reports_dir / "real" / dataset,
+        "logs_dir": settings.logs_dir / "real" / dataset,
+        "events_db": root / "events.sqlite3",
+        "online_events_path": root / "online_events.parquet",
+        "export_uri": str(root / "export"),
+    }
+    if not ({"split_date", "split_quantile"} & settings.model_fields_set):
+        updates["split_quantile"] = REAL_SPLIT_QUANTILE
+    return Settings.model_validate({**settings.model_dump(), **updates})
+
+
+def build_real(settings: Settings, dataset: str, max_users: int = 0, dates: str = "exact") -> Path:
+    """Fetch and convert a public log (docs/real-data.md), then build on it unchanged."""
+    from music_recs.public_logs import prepare
+
+    real = real_settings(settings, dataset)
+    with step(f"fetch and convert {dataset}"):
+        summary = prepare(dataset, Path(real.raw_uri), settings.data_dir / "real" / "_wheels",
+                          max_users=max_users, seed=settings.seed, dates=dates)  # type: ignore[arg-type]
+        log.info("%s: %d listens, %d users, %d tracks", dataset, summary["n_listens"],
+                 summary["n_users"], summary["n_tracks"])
+    return build(real)
+
+
 def main(argv: list[str] | None = None) -> int:
+    from music_recs.public_logs import DATASETS
+
     parser = argparse.ArgumentParser(prog="python -m music_recs.pipeline")
     sub = parser.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="build the warehouse, train, evaluate and publish")
     b.add_argument("--dbt-only", action="store_true", help="stop after dbt build")
+    r = sub.add_parser("real", help="fetch a public log (MovieLens), convert it and build on it")
+    r.add_argument("dataset", choices=sorted(DATASETS))
+    r.add_argument("--max-users", type=int, default=0, help="seeded sample of users (0 = all)")
+    r.add_argument("--dates", choices=("exact", "month"), default="exact",
+                   help="exact timestamps, or cut to the month (a coarse log)")
     args = parser.parse_args(argv)
     setup_logging("build")
     try:
-        build(get_settings(), dbt_only=args.dbt_only)
+        if args.cmd == "real":
+            build_real(get_settings(), args.dataset, args.max_users, args.dates)
+        else:
+            build(get_settings(), dbt_only=args.dbt_only)
     except RawDataError as exc:
         log.error("%s", exc)
         return 2

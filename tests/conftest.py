@@ -66,6 +66,8 @@ def tiny_build(tmp_path_factory: pytest.TempPathFactory, tiny_raw_dir: Path) -> 
     from music_recs.pipeline import build
 
     root = tmp_path_factory.mktemp("tiny_build")
-    settings = make_settings(root, str(tiny_raw_dir))
+    # the re-ranker is served even where a single list wins on the tiny log's few label users:
+    # these tests exercise its path; the fallback is tested in test_ranker_selection / test_public_logs
+    settings = make_settings(root, str(tiny_raw_dir), ranker_fallback=False)
     db_path = build(settings)
     return TinyBuild(settings=settings, db_path=db_path, raw_dir=tiny_raw_dir, root=root)
