@@ -77,6 +77,7 @@ def dbt_vars_from_settings(settings: Settings) -> DbtVars:
         "split_date": settings.split_date,
         "test_days": settings.test_days,
         "label_days": settings.label_days,
+        "split_quantile": settings.split_quantile,
         "recency_half_life_days": settings.recency_half_life_days,
     }
     return DbtVars(values, env=dbt_env_from_settings(settings))

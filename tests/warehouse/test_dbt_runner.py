@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ def test_vars_from_settings_keep_secrets_out_of_vars() -> None:
     assert dbt_vars["raw_uri"] == "s3://bucket/raw"
     assert dbt_vars["split_date"] == "2022-12-16"
     assert dbt_vars["track_seq_quantile"] == settings.track_seq_quantile
+    assert dbt_vars["split_quantile"] is None
+    assert dbt_vars_from_settings(Settings(_env_file=None, split_quantile=0.9))["split_quantile"] == 0.9
     assert "very-secret" not in repr(dict(dbt_vars))
     assert dbt_vars.env["MUSIC_RECS_S3_SECRET_ACCESS_KEY"] == "very-secret"
     assert dbt_vars.env["MUSIC_RECS_S3_ENDPOINT"] == "127.0.0.1:9999"
@@ -28,6 +31,19 @@ def test_bad_var_fails_naming_the_model(tmp_path: Path, handmade: dict[str, Path
         run_dbt(["compile", "--select", "int_split_dates_computed"], tmp_path / "bad.duckdb",
                 {"raw_uri": str(handmade["raw"]), "split_date": "16/12/2022"},
                 env={"DBT_TARGET_PATH": str(tmp_path / "t"), "DBT_LOG_PATH": str(tmp_path / "l")})
+
+
+def test_split_quantile_outside_0_1_fails_naming_it(tmp_path: Path, handmade: dict[str, Path],
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """The compilation error names the model (in the exception) and the setting (dbt's output,
+    streamed to the `dbt` logger)."""
+    with caplog.at_level(logging.INFO, logger="dbt"):
+        with pytest.raises(RuntimeError, match=r"model int_split_dates_computed"):
+            run_dbt(["compile", "--select", "int_split_dates_computed"], tmp_path / "bad.duckdb",
+                    {"raw_uri": str(handmade["raw"]), "split_quantile": 1.5},
+                    env={"DBT_TARGET_PATH": str(tmp_path / "t"), "DBT_LOG_PATH": str(tmp_path / "l")})
+    assert "var split_quantile (MUSIC_RECS_SPLIT_QUANTILE) must be in (0, 1) or null, got 1.5" \
+        in caplog.text
 
 
 def test_failed_nodes_are_named_from_run_results(tmp_path: Path) -> None:

@@ -81,11 +81,13 @@ def test_non_latin_names_survive(handmade_con) -> None:
 
 # --- events -------------------------------------------------------------------------------
 
-def _expected_log_pairs(threshold: int, start: date | None, end: date | None) -> dict:
-    """(user, canonical track) -> [count, first, last] over log listens in (start, end]."""
+def _expected_log_pairs(threshold: int, split_date: date, start: date | None,
+                        end: date | None) -> dict:
+    """(user, canonical track) -> [count, first, last] over log listens in (start, end];
+    the track_seq cut applies to listens on or before split_date only."""
     out: dict[tuple[int, int], list] = {}
     for user, track, seq, day in hm.interactions_rows():
-        if seq > threshold or track not in hm.TRACKS:
+        if (seq > threshold and day <= split_date) or track not in hm.TRACKS:
             continue
         if (start is not None and day <= start) or (end is not None and day > end):
             continue
@@ -112,14 +114,17 @@ def test_split_is_derived_from_the_log(handmade_con) -> None:
     assert label_start == split_date - timedelta(days=14)
 
 
-def test_track_seq_threshold_drops_the_deepest_listens(handmade_con) -> None:
-    threshold = rows(handmade_con, "SELECT track_seq_threshold FROM split_info")[0][0]
-    seqs = np.array([r[2] for r in hm.interactions_rows()])
-    assert np.quantile(seqs, 0.95, method="lower") <= threshold <= np.quantile(seqs, 0.95, method="higher")
-    assert threshold < seqs.max(), "the fixture's heavy user must lose listens"
-    kept_log = rows(handmade_con, "SELECT count(*) FROM int_listens_mapped")[0][0]
+def test_track_seq_threshold_drops_the_deepest_train_listens(handmade_con) -> None:
+    """The cut-off is the quantile of the train window's depths (usable listens only) and
+    drops train listens only."""
+    threshold, split_date = rows(handmade_con,
+                                 "SELECT track_seq_threshold, split_date FROM split_info")[0]
     known = [r for r in hm.interactions_rows() if r[1] in hm.TRACKS]
-    assert kept_log == sum(1 for r in known if r[2] <= threshold)
+    train_seqs = np.array([r[2] for r in known if r[3] <= split_date])
+    assert threshold == np.quantile(train_seqs, 0.95, method="inverted_cdf")
+    assert threshold < train_seqs.max(), "the fixture's heavy user must lose listens"
+    kept_log = rows(handmade_con, "SELECT count(*) FROM int_listens_unioned WHERE listen_source = 'log'")[0][0]
+    assert kept_log == sum(1 for r in known if r[2] <= threshold or r[3] > split_date)
 
 
 def test_listens_of_duplicates_land_on_the_canonical_track(handmade_con) -> None:
@@ -133,10 +138,10 @@ def test_train_and_test_match_an_independent_computation(handmade_con) -> None:
     split_date, label_start, _, _, threshold = rows(handmade_con, "SELECT * FROM split_info")[0]
     online = {(user, canonical(track)) for user, track, _ in hm.ONLINE if track in hm.TRACKS}
     train = _table(handmade_con, "events_train")
-    expected_train = _expected_log_pairs(threshold, None, split_date)
+    expected_train = _expected_log_pairs(threshold, split_date, None, split_date)
     assert {k: v for k, v in train.items() if k not in online} == \
         {k: v for k, v in expected_train.items() if k not in online}
-    expected_test = {k: v for k, v in _expected_log_pairs(threshold, split_date, None).items()
+    expected_test = {k: v for k, v in _expected_log_pairs(threshold, split_date, split_date, None).items()
                      if k not in train}
     test = _table(handmade_con, "events_test")
     assert test == expected_test and test, "test = later listens of pairs unseen in train"
@@ -219,17 +224,21 @@ def test_dedup_agrees_with_the_generator_truth(tiny_con, tiny_warehouse) -> None
 
 def test_no_listen_of_a_duplicate_is_lost(tiny_con, tiny_warehouse) -> None:
     raw = str(tiny_warehouse["raw"])
-    threshold = rows(tiny_con, "SELECT track_seq_threshold FROM split_info")[0][0]
+    threshold, split_date = rows(tiny_con, "SELECT track_seq_threshold, split_date FROM split_info")[0]
     expected = rows(tiny_con, f"""
         SELECT count(*) FROM read_parquet('{raw}/interactions.parquet') i
-        WHERE i.track_seq <= ? AND i.track_id IN (
-            SELECT track_id FROM read_parquet('{raw}/tracks.parquet'))""", [threshold])[0][0]
+        WHERE (i.track_seq <= ? OR CAST(i.started_at AS DATE) > ?) AND i.track_id IN (
+            SELECT track_id FROM read_parquet('{raw}/tracks.parquet'))""", [threshold, split_date])[0][0]
     got = rows(tiny_con, "SELECT sum(listen_count) FROM events")[0][0]
     assert got == expected > 0, "no online file: events hold exactly the kept log listens"
     on_duplicates = rows(tiny_con, f"""
         SELECT count(*) FROM read_parquet('{raw}/interactions.parquet') i
         JOIN map_tracks m ON m.raw_id = i.track_id
         WHERE m.raw_id <> m.canonical_id AND i.track_seq <= ?""", [threshold])[0][0]
+    deep_test = rows(tiny_con, f"""
+        SELECT count(*) FROM read_parquet('{raw}/interactions.parquet')
+        WHERE track_seq > ? AND CAST(started_at AS DATE) > ?""", [threshold, split_date])[0][0]
+    assert deep_test > 0, "the tiny data must exercise deep test listens (kept, never cut)"
     assert on_duplicates > 0, "the tiny data must exercise listens of duplicate ids"
 
 

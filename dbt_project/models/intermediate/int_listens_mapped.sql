@@ -1,28 +1,26 @@
--- Log listens kept by the track_seq threshold, on canonical track ids. Listens of duplicate
--- ids are kept (mapped, not dropped); ids outside tracks.parquet are not catalog tracks.
+-- Every usable log listen (a user, a date, a track id of tracks.parquet) on its canonical
+-- track id, with its track_seq: listens of duplicate ids are kept (mapped, not dropped);
+-- listens without a user or a date, or of ids outside tracks.parquet, are dropped (counted
+-- in data_quality). No listen is cut here: the split and the track_seq threshold are
+-- computed from this table (int_split_dates_computed), and the cut, which touches the train
+-- window only, is applied where the listens are read (int_listens_unioned).
 with interactions as (
     select * from {{ ref('stg_yandex__interactions') }}
-),
-
-thresholds as (
-    select track_seq_threshold from {{ ref('int_track_seq_thresholds_computed') }}
 ),
 
 track_map as (
     select raw_id, canonical_id from {{ ref('int_tracks_deduplicated') }}
 ),
 
-kept as (
-    select interactions.user_id, interactions.track_id, interactions.listen_date
-    from interactions
-    cross join thresholds
-    where interactions.track_seq <= thresholds.track_seq_threshold
-),
-
 mapped as (
-    select kept.user_id, track_map.canonical_id as track_id, kept.listen_date
-    from kept
-    inner join track_map on track_map.raw_id = kept.track_id
+    select
+        interactions.user_id,
+        track_map.canonical_id as track_id,
+        interactions.listen_date,
+        interactions.track_seq
+    from interactions
+    inner join track_map on track_map.raw_id = interactions.track_id
+    where interactions.user_id is not null and interactions.listen_date is not null
 )
 
 select * from mapped

@@ -1,10 +1,22 @@
 {{ config(materialized='view') }}
--- Every listen the warehouse knows: the filtered log plus online events, on canonical ids.
--- Online events belong to the train period: a wall-clock date after the split is recorded
--- as the split date (the log's clock ends there), so they reach the served models and never
--- the test window. Online ids outside the catalog are dropped like log ones.
-with log_listens as (
-    select user_id, track_id, listen_date from {{ ref('int_listens_mapped') }}
+-- Every listen the warehouse knows: the log after the track_seq cut plus online events, on
+-- canonical ids. The cut drops train-window log listens deeper than the threshold (computed
+-- on the train window only); every test-window listen stays, so the test truth is the
+-- whole log after split_date. Online events belong to the train period: a wall-clock date
+-- after the split is recorded as the split date (the log's clock ends there), so they reach
+-- the served models and never the test window. Online ids outside the catalog are dropped
+-- like log ones.
+with split as (
+    select split_date, track_seq_threshold from {{ ref('int_split_dates_computed') }}
+),
+
+log_listens as (
+    select mapped.user_id, mapped.track_id, mapped.listen_date
+    from {{ ref('int_listens_mapped') }} as mapped
+    cross join split
+    where mapped.listen_date > split.split_date
+        or mapped.track_seq is null
+        or mapped.track_seq <= split.track_seq_threshold
 ),
 
 online_events as (
@@ -13,10 +25,6 @@ online_events as (
 
 track_map as (
     select raw_id, canonical_id from {{ ref('int_tracks_deduplicated') }}
-),
-
-split as (
-    select split_date from {{ ref('int_split_dates_computed') }}
 ),
 
 online_listens as (

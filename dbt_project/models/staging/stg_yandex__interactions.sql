@@ -1,4 +1,5 @@
--- The listening log, one row per raw listen; the log is date-only, so listen_date is its time.
+-- The listening log, one row per raw listen. The warehouse works in days: started_at (a
+-- midnight in the Yandex log, an exact time in a MovieLens conversion) becomes its date.
 with source as (
     select * from {{ source('yandex', 'interactions') }}
 ),
