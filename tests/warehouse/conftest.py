@@ -1,7 +1,8 @@
 """Warehouse fixtures: real `dbt build` runs (subprocess) into temporary DuckDB files.
 
-Two builds per session: the hand-made raw set (answers checkable by eye, with online events)
-and the generator's `tiny` preset (no online events file: the build must not need it).
+Three builds per session: the hand-made raw set (answers checkable by eye, with online events),
+a messy MovieLens-shaped set (monthly dates, no artists, rows breaking the contract) split by
+quantile, and the generator's `tiny` preset (no online events file: the build must not need it).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pytest
 
 from music_recs.dbt_runner import run_dbt
 from tests.warehouse.handmade_raw import write_handmade_raw, write_online_events
+from tests.warehouse.messy_raw import SPLIT_QUANTILE, write_messy_raw
 
 
 def _run_dirs(root: Path) -> dict[str, str]:
@@ -30,6 +32,24 @@ def handmade(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     run_dbt(["build"], db, {"raw_uri": str(raw), "online_events_path": str(online)},
             env=_run_dirs(root))
     return {"db": db, "raw": raw, "root": root}
+
+
+@pytest.fixture(scope="session")
+def messy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The messy raw set built with `dbt build` (all tests) and split_quantile."""
+    root = tmp_path_factory.mktemp("wh_messy")
+    raw = write_messy_raw(root / "raw")
+    db = root / "messy.duckdb"
+    run_dbt(["build"], db, {"raw_uri": str(raw), "online_events_path": str(root / "absent.parquet"),
+                            "split_quantile": SPLIT_QUANTILE}, env=_run_dirs(root))
+    return {"db": db, "raw": raw, "root": root}
+
+
+@pytest.fixture()
+def messy_con(messy: dict[str, Path]):
+    con = duckdb.connect(str(messy["db"]), read_only=True)
+    yield con
+    con.close()
 
 
 @pytest.fixture(scope="session")

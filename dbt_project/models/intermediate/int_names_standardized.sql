@@ -5,8 +5,10 @@
 --                   "- Single Version" or "(feat. X)" matches the original, a "(Remix)" not),
 --   version_type    read from the version decorations, display_name title-cased.
 -- The string work runs once per distinct name (about half the rows of the real catalog).
-with names as (
-    select * from {{ ref('stg_yandex__catalog_names') }}
+with names as (  -- the usable rows: an id, a known type, a name; one row per (type, id)
+    select entity_id, entity_type, entity_name
+    from {{ ref('int_catalog_names_checked') }}
+    where issue is null
 ),
 
 distinct_names as (

@@ -1,7 +1,10 @@
 -- One row per (track, entity type, list position). A track with an empty list keeps one row
--- with a null entity_id, so no track disappears from later joins by accident.
+-- with a null entity_id, so no track disappears from later joins by accident. Only usable
+-- rows of tracks.parquet (int_tracks_checked: one row per track id, no null list ids).
 with tracks as (
-    select * from {{ ref('stg_yandex__tracks') }}
+    select track_id, album_ids, artist_ids, genre_ids
+    from {{ ref('int_tracks_checked') }}
+    where issue is null
 ),
 
 entity_lists as (
