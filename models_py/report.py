@@ -86,6 +86,40 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def data_quality_section(db_path: Path, settings: Settings) -> str:
+    """"Data quality": the warehouse's data_quality rows with n_rows > 0 (raw rows that broke
+    the contract and what the build did with them); "" when there are none or no such table.
+
+    The evaluate step holds the build file open in this process: a connection with the same
+    configuration shares it (DuckDB refuses a second one with another), else read-only."""
+    import duckdb
+
+    from models_py.db import connect
+
+    for kwargs in ({"memory_limit": settings.models_memory_limit}, {"read_only": True}):
+        try:
+            con = connect(db_path, **kwargs)
+        except duckdb.Error:
+            continue
+        try:
+            if "data_quality" not in {r[0] for r in con.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}:
+                return ""
+            rows = con.execute("SELECT source_file, check_name, n_rows, action FROM data_quality "
+                               "WHERE n_rows > 0").fetchall()
+        finally:
+            con.close()
+        if not rows:
+            return ""
+        lines = ["\n## Data quality\n",
+                 "Raw rows that broke the contract of their file, and what the build did with them "
+                 "(table `data_quality`; docs/warehouse.md):\n",
+                 "| file | check | rows | action |", "|---|---|---|---|"]
+        lines += [f"| {f} | {c} | {n:,} | {a} |" for f, c, n, a in rows]
+        return "\n".join(lines) + "\n"
+    return ""
+
+
 def write_report(frame: pd.DataFrame, importance: pd.DataFrame | None, db_path: Path, settings: Settings) -> Path:
     """Write report.md and its plots under ``settings.reports_dir``; return the report path."""
     out = Path(settings.reports_dir)
@@ -129,6 +163,7 @@ def write_report(frame: pd.DataFrame, importance: pd.DataFrame | None, db_path: 
     if importance is not None and not importance.empty:
         plot_importance(importance, out / "feature_importance.png")
         parts.append("\n![feature importance](feature_importance.png)\n")
+    parts.append(data_quality_section(db_path, settings))
     path = out / "report.md"
     path.write_text("\n".join(parts))
     return path
