@@ -46,10 +46,10 @@ DEFAULT_PEERS_VENV = REPO_ROOT / "benchmarks" / ".venv-peers"
 PEERS_PYTHON_ENV = "MUSIC_RECS_BENCH_PEERS_PYTHON"
 
 K = max(KS)
-EASE_GRID: tuple[float, ...] = (1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0, 25000.0)
-KNN_GRID: tuple[int, ...] = (5, 10, 20, 50, 100, 200, 400)
+EASE_GRID: tuple[float, ...] = (1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0, 25000.0, 50000.0, 100000.0)
+KNN_GRID: tuple[int, ...] = (5, 10, 20, 50, 100, 200, 400, 800)
 RECENCY_GRID: tuple[int | None, ...] = (1, 3, 7, 14, 30, 60, 90, 180, 365, None)
-ALS_GRID = {"factors": [16, 32, 64, 128], "regularization": [0.01, 1.0], "alpha": [1.0, 10.0]}
+ALS_GRID = {"factors": [8, 16, 32, 64, 128], "regularization": [0.01, 1.0], "alpha": [1.0, 10.0]}
 FINAL = "ours: final"
 
 
@@ -68,8 +68,7 @@ def peers_python(explicit: str | None = None) -> Path:
 def check_peers(python: Path) -> str:
     """The peer venv's RecTools version, or PeersUnavailable with the reason."""
     if not python.is_file():
-        raise PeersUnavailable(f"{python} not found: create the peer venv with "
-                               f"`python3 -m benchmarks.real.peers_venv` (RecTools part skipped)")
+        raise PeersUnavailable(f"{python} not found: create the peer venv with `python3 -m benchmarks.real.peers_venv`")
     got = subprocess.run([str(python), "-c", "import rectools, catboost; print(rectools.__version__)"],
                          capture_output=True, text=True, cwd=REPO_ROOT)
     if got.returncode != 0:
@@ -206,8 +205,17 @@ def run(db: Path, dataset: str, out: Path, *, peers: str | None = None, require_
     if not db.is_file():
         raise FileNotFoundError(f"{db}: warehouse file not found")
     started_all = time.perf_counter()
+    python, version = peers_python(peers), None
     timings: dict[str, tuple[float | None, float | None]] = {}
     checks, notes = [], []
+    if not skip_peers:  # before any work: --require-peers fails at once
+        try:
+            version = check_peers(python)
+        except PeersUnavailable as e:
+            if require_peers:
+                raise
+            log.warning("%s", e)
+            notes.append(f"RecTools models skipped: {e}")
     con = duckdb.connect(str(db), read_only=True)
     try:
         t = time.perf_counter()
@@ -246,45 +254,43 @@ def run(db: Path, dataset: str, out: Path, *, peers: str | None = None, require_
         choices[name] = ref_choices[name]
         timings[name] = ref_timings[name]
 
-    if not skip_peers:
-        python = peers_python(peers)
+    if version is not None:
+        log.info("RecTools %s in %s", version, python)
+        cfg = {"seed": seed, "threads": threads, "als_iterations": 15, "catboost_iterations": 300,
+               "valid_max_users": 50_000, "als_grid": ALS_GRID, "ease_regularization": float(ref_chosen["EASE"]),
+               "knn_cosine_neighbours": int(ref_chosen["item-kNN cosine"]),
+               "knn_bm25_neighbours": int(ref_chosen["item-kNN BM25"])}
+        work = Path(tempfile.mkdtemp(prefix="bench_peers_", dir=work_dir))
         try:
-            version = check_peers(python)
-        except PeersUnavailable as e:
+            frames, peer_times, peer_choices = run_peers(python, train, data.user_ids[data.warm], split, {}, cfg, work)
+        except RuntimeError as e:
             if require_peers:
                 raise
-            log.warning("%s", e)
-            notes.append(f"RecTools models skipped: {e}")
-        else:
-            log.info("RecTools %s in %s", version, python)
-            cfg = {"seed": seed, "threads": threads, "als_iterations": 15, "catboost_iterations": 300,
-                   "valid_max_users": 50_000, "als_grid": ALS_GRID, "ease_regularization": float(ref_chosen["EASE"]),
-                   "knn_cosine_neighbours": int(ref_chosen["item-kNN cosine"]),
-                   "knn_bm25_neighbours": int(ref_chosen["item-kNN BM25"])}
-            work = Path(tempfile.mkdtemp(prefix="bench_peers_", dir=work_dir))
-            try:
-                frames, peer_times, peer_choices = run_peers(python, train, data.user_ids[data.warm], split, {}, cfg, work)
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
-            choices["RecTools"] = (f"RecTools {version}; EASE lambda and item-kNN K as the references'; ALS "
-                                   f"{peer_choices.get('als', {}).get('chosen')} chosen on the same nested split "
-                                   f"(grid {ALS_GRID}, 15 iterations); two-stage: CatBoostRanker YetiRank, 300 iterations")
-            timings["RecTools: ALS"] = (peer_times.get("RecTools: ALS (grid on nested split)"), None)
-            chosen = peer_choices.get("als", {}).get("chosen") or {}
-            for key, values in ALS_GRID.items():
-                if key in chosen and len(values) > 2 and chosen[key] in (values[0], values[-1]):
-                    notes.append(f"RecTools: ALS: the chosen {key} = {chosen[key]} is at the edge of its grid {values}")
-            notes.append("RecTools 0.19.0's EASEModel ranks by X B^T (its ImplicitRanker takes the rows of B as item "
-                         "vectors: its scores equal x_u B^T to float32 precision, checked on the tiny build), "
-                         "the reference EASE by Steck's X B; both use the same lambda")
-            for name, frame in frames.items():
-                got = peers_io.frame_to_lists(frame, data.user_ids, K)
-                cleaned, n_heard = protocol.drop_heard(got, test_rows, train)
-                if n_heard:
-                    notes.append(f"{name}: {n_heard} recommended pairs were heard in train and were removed "
-                                 "(the protocol never recommends them; the list moves up and is completed from popularity)")
-                lists[name] = protocol.with_fallback(cleaned, pop)
-                timings[name] = (timings.get(name, (None, None))[0], peer_times.get(name))
+            log.error("%s: RecTools rows left out", e)
+            notes.append(f"RecTools models left out: {e}")
+            version = None
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    if version is not None:
+        choices["RecTools"] = (f"RecTools {version}; EASE lambda and item-kNN K as the references'; ALS "
+                               f"{peer_choices.get('als', {}).get('chosen')} chosen on the same nested split "
+                               f"(grid {ALS_GRID}, 15 iterations); two-stage: CatBoostRanker YetiRank, 300 iterations")
+        timings["RecTools: ALS"] = (peer_times.get("RecTools: ALS (grid on nested split)"), None)
+        chosen = peer_choices.get("als", {}).get("chosen") or {}
+        for key, values in ALS_GRID.items():
+            if key in chosen and len(values) > 2 and chosen[key] in (values[0], values[-1]):
+                notes.append(f"RecTools: ALS: the chosen {key} = {chosen[key]} is at the edge of its grid {values}")
+        notes.append("RecTools 0.19.0's EASEModel ranks by X B^T (its ImplicitRanker takes the rows of B as item "
+                     "vectors: its scores equal x_u B^T to float32 precision, checked on the tiny build), "
+                     "the reference EASE by Steck's X B; both use the same lambda")
+        for name, frame in frames.items():
+            got = peers_io.frame_to_lists(frame, data.user_ids, K)
+            cleaned, n_heard = protocol.drop_heard(got, test_rows, train)
+            if n_heard:
+                notes.append(f"{name}: {n_heard} recommended pairs were heard in train and were removed "
+                             "(the protocol never recommends them; the list moves up and is completed from popularity)")
+            lists[name] = protocol.with_fallback(cleaned, pop)
+            timings[name] = (timings.get(name, (None, None))[0], peer_times.get(name))
 
     for name, recs in lists.items():
         n_heard = int(protocol.heard_mask(recs, test_rows, train).sum())

@@ -63,3 +63,61 @@ def test_require_peers_fails_without_the_peer_venv(tiny_build, tmp_path):
                     "--peers-python", str(tmp_path / "none" / "python"), "--require-peers"])
     assert "peers_venv" in str(e.value)
     assert not (tmp_path / "x.md").exists()
+
+
+FAKE_PEERS = '''
+import sys
+import numpy as np
+import pandas as pd
+from benchmarks.real import peers_io as io
+
+folder = sys.argv[1]
+train, users, cfg = io.read_inputs(folder)
+top = train[io.ITEM].value_counts().sort_index().sort_values(ascending=False, kind="stable").index[: cfg["k"]]
+rows = [(u, int(t), r + 1) for u in users for r, t in enumerate(top)]  # heard tracks included on purpose
+io.write_lists(folder, "RecTools: fake", pd.DataFrame(rows, columns=[io.USER, io.ITEM, io.RANK]))
+io.write_json(folder, "timings.json", {"RecTools: fake": 0.5})
+io.write_json(folder, "choices.json", {"als": {"chosen": {"factors": 8}}})
+'''
+
+
+def fake_peer_python(tmp_path, exit_code: int = 0):
+    """A stand-in for the peer venv's python: answers the version probe, then runs a fake
+    peers module (global top-k lists, heard tracks included) with the product python."""
+    import sys
+
+    script = tmp_path / "fake_peers.py"
+    script.write_text(FAKE_PEERS)
+    python = tmp_path / "python"
+    python.write_text(f'''#!/bin/bash
+if [ "$1" = "-c" ]; then echo 0.0-fake; exit 0; fi
+[ {exit_code} = 0 ] || exit {exit_code}
+exec {sys.executable} {script} "$4"
+''')
+    python.chmod(0o755)
+    return python
+
+
+def test_peer_lists_are_scored_like_every_other_model(tiny_build, tmp_path):
+    python = fake_peer_python(tmp_path)
+    bench.main(["--db", str(tiny_build.db_path), "--dataset", "fake", "--out", str(tmp_path), "--peers-python", str(python),
+                "--artifacts-dir", str(tiny_build.settings.artifacts_dir), "--resamples", "100", "--require-peers"])
+    frame = pd.read_csv(tmp_path / "fake.csv")
+    assert "RecTools: fake" in set(frame["model"])
+    fake = frame[frame.model == "RecTools: fake"].set_index("segment")
+    # a global top-10 minus heard tracks, completed from popularity: close to our popularity row
+    pop = frame[frame.model == "ours: popularity"].set_index("segment")
+    assert fake.loc["all", "ndcg@5"] == pytest.approx(pop.loc["all", "ndcg@5"], abs=0.05)
+    assert fake.loc["all", "fit_recommend_s"] == 0.5
+    md = (tmp_path / "fake.md").read_text()
+    assert "RecTools: fake:" in md and "were heard in train and were removed" in md
+
+
+def test_a_failing_peer_run_is_left_out_unless_required(tiny_build, tmp_path):
+    python = fake_peer_python(tmp_path, exit_code=3)
+    args = ["--db", str(tiny_build.db_path), "--dataset", "failing", "--out", str(tmp_path), "--peers-python", str(python),
+            "--artifacts-dir", str(tiny_build.settings.artifacts_dir), "--resamples", "50"]
+    bench.main(args)
+    assert "RecTools models left out" in (tmp_path / "failing.md").read_text()
+    with pytest.raises(RuntimeError, match="exit code 3"):
+        bench.main(args + ["--require-peers"])
