@@ -8,8 +8,9 @@ real label window, its own label window lies before that.
     python -m benchmarks.nested [--dataset ml-1m] [--warehouse PATH]
 
 reads ``split_info`` of the published warehouse (of the dataset, with ``--dataset``),
-writes the cut raw files under ``data/nested/<name>/raw`` and builds into
-``warehouse/nested/<name>/`` with reports in ``reports/nested/<name>/``. Any other setting
+writes the cut raw files under ``data/nested/<generated|dataset>/raw`` and builds into
+``nested/`` beside that warehouse (``warehouse/nested/``, ``warehouse/real/ml-1m/nested/``),
+with reports in ``nested/`` of its reports folder. Any other setting
 comes from the environment as for ``make build`` (e.g. ``MUSIC_RECS_SEED``), so a candidate
 choice is tried by setting it for both the nested build and, once chosen, the real one.
 """
@@ -59,14 +60,15 @@ def cut_raw(settings: Settings, until: date, out_dir: Path) -> None:
 
 def nested_settings(settings: Settings, name: str, label_start: date) -> Settings:
     """The real settings with the nested build's own folders and the split at ``label_start``."""
-    root = Path("data") / "nested" / name
+    root = settings.data_dir / "nested" / name
+    warehouse = settings.warehouse_path.parent / "nested"  # a public log's folders already name it
     return Settings.model_validate({**settings.model_dump(), **{
         "raw_uri": str(root / "raw"),
         "split_date": label_start.isoformat(),
-        "warehouse_path": Path("warehouse") / "nested" / name / "music_recs.duckdb",
-        "artifacts_dir": Path("warehouse") / "nested" / name / "artifacts",
-        "reports_dir": Path("reports") / "nested" / name,
-        "logs_dir": Path("logs") / "nested" / name,
+        "warehouse_path": warehouse / settings.warehouse_path.name,
+        "artifacts_dir": warehouse / "artifacts",
+        "reports_dir": settings.reports_dir / "nested",
+        "logs_dir": settings.logs_dir / "nested",
         "events_db": root / "events.sqlite3",
         "online_events_path": root / "online_events.parquet",
         "export_uri": str(root / "export"),

@@ -159,10 +159,11 @@ def real_settings(settings: Settings, dataset: str) -> Settings:
     from music_recs.public_logs import raw_dir
 
     root = settings.data_dir / "real" / dataset
+    warehouse = settings.warehouse_path.parent / "real" / dataset
     updates: dict[str, object] = {
         "raw_uri": str(raw_dir(settings.data_dir, dataset)),
-        "warehouse_path": Path("warehouse") / "real" / dataset / "music_recs.duckdb",
-        "artifacts_dir": Path("warehouse") / "real" / dataset / "artifacts",
+        "warehouse_path": warehouse / settings.warehouse_path.name,
+        "artifacts_dir": warehouse / "artifacts",
         "reports_dir": settings.reports_dir / "real" / dataset,
         "logs_dir": settings.logs_dir / "real" / dataset,
         "events_db": root / "events.sqlite3",
