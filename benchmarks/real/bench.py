@@ -173,6 +173,15 @@ def bootstrap(frame: pd.DataFrame, per_user: dict, data, n_resamples: int, seed:
     return out
 
 
+def build_info(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """build_id, git_commit, raw_uri of the build (``build_info``), when the table exists."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "build_info" not in tables:
+        return {}
+    return {k: v for k, v in con.execute("SELECT key, value FROM build_info").fetchall()
+            if k in ("build_id", "git_commit", "raw_uri", "built_at")}
+
+
 def compare_eval_metrics(con: duckdb.DuckDBPyConnection, lists: dict[str, np.ndarray], data) -> str | None:
     """Our models' metrics recomputed here against the build's own ``eval_metrics`` (same
     protocol, so they must agree); None when the table is absent."""
@@ -222,6 +231,7 @@ def run(db: Path, dataset: str, out: Path, *, peers: str | None = None, require_
         data = protocol.load_eval_data(con, None)
         train = protocol.load_train_log(con)
         split_date = con.execute("SELECT split_date FROM split_info").fetchone()[0]
+        build = build_info(con)
         log.info("loaded test (%d users, %d warm) and train (%d pairs) in %.1fs", len(data.user_ids),
                  int(data.warm.sum()), len(train.rows), time.perf_counter() - t)
         test_rows = train.rows_of(data.user_ids)
@@ -308,7 +318,7 @@ def run(db: Path, dataset: str, out: Path, *, peers: str | None = None, require_
     frame["choose_s"] = frame["model"].map(lambda m: timings.get(m, (None, None))[0])
     frame["fit_recommend_s"] = frame["model"].map(lambda m: timings.get(m, (None, None))[1])
     context = {
-        "db": str(db), "n_train_pairs": len(train.rows), "n_train_users": train.n_users,
+        "db": str(db), "db_file": str(db.resolve()), "build": build, "n_train_pairs": len(train.rows), "n_train_users": train.n_users,
         "n_train_tracks": train.n_tracks, "n_test_users": len(data.user_ids), "n_warm": int(data.warm.sum()),
         "n_cold": int((~data.warm).sum()), "n_test_pairs": len(data.rel_items), "split_date": split_date,
         "n_resamples": n_resamples, "seed": seed, "bootstrap": boot, "nested": split.describe(),

@@ -36,7 +36,10 @@ def write(out_dir: Path, dataset: str, frame: pd.DataFrame, context: dict) -> tu
     frame.to_csv(csv_path, index=False, float_format="%.6f")
     c = context
     md = [f"# Real-data benchmark: {dataset}", ""]
-    md += [f"Warehouse `{c['db']}`; {c['n_train_pairs']:,} train pairs ({c['n_train_users']:,} users, "
+    b = c.get("build") or {}
+    built = "; ".join(f"{k} {v}" for k, v in b.items())
+    md += [f"Warehouse `{c['db']}` (file `{c['db_file']}`{'; ' + built if built else ''}).", ""]
+    md += [f"{c['n_train_pairs']:,} train pairs ({c['n_train_users']:,} users, "
            f"{c['n_train_tracks']:,} tracks); {c['n_test_users']:,} test users ({c['n_warm']:,} warm, "
            f"{c['n_cold']:,} cold), {c['n_test_pairs']:,} test pairs; split date {c['split_date']}.", ""]
     md += ["Protocol (as `models_py.evaluate`): every test user scored; cold users get the popularity "
