@@ -98,3 +98,12 @@ def test_recency_popularity_counts_first_listens_in_the_window():
     np.testing.assert_array_equal(model.recommend(x, 5), [[1, 0, 2, PAD, PAD], [1, 2, 3, PAD, PAD]])
     model = RecencyPopularity(days=None).fit(cols, first_day, n_cols=5, ref_day=10)
     np.testing.assert_array_equal(model.recommend(x, 3), [[1, 0, 2], [1, 2, 3]])
+
+
+def test_ease_grid_from_one_eigendecomposition_equals_one_fit_per_value():
+    x = random_binary(6, n_users=80, n_items=30, density=0.25)
+    rows = x[::3]
+    lams = (0.5, 3.0, 20.0, 400.0)
+    got = EASE.grid(x, rows, lams, 6, max_items=25)
+    for lam in lams:
+        np.testing.assert_array_equal(got[lam], EASE(lam, max_items=25).fit(x).recommend(rows, 6))
