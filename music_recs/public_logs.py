@@ -60,7 +60,7 @@ class Dataset:
 
 def _read_ml_1m(files: dict[str, bytes]) -> Ratings:
     """RecBole's atomic files: ``ml-1m.inter`` (user, title, rating, ts), ``ml-1m.item``."""
-    inter_name, item_name = (m for m in DATASETS["ml-1m"].members)
+    inter_name, item_name = DATASETS["ml-1m"].members
     items = pd.read_csv(io.BytesIO(files[item_name]), sep="\t", dtype=str, keep_default_na=False)
     items.columns = ["key", "title", "year", "genres"]
     items["item_id"] = np.arange(1, len(items) + 1, dtype=np.int64)  # file order
