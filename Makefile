@@ -28,7 +28,7 @@ data: venv ## Generate the raw data set (MUSIC_RECS_SCALE=tiny|demo|full) unless
 build: venv ## Generate data if missing, build the warehouse with dbt, train, evaluate, publish
 	$(PY) -m music_recs.pipeline build
 
-dbt: venv ## Only run `dbt build` into a new warehouse file (no training)
+dbt: venv ## Only run `dbt build` into a new warehouse file (no training; logged, never published)
 	$(PY) -m music_recs.pipeline build --dbt-only
 
 test: venv ## Run the test suite (tiny data, real DuckDB/dbt/uvicorn/S3 server)

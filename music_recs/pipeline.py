@@ -1,8 +1,11 @@
 """`make build`: raw data → dbt warehouse → models → evaluation → publish.
 
 Every build goes into a new DuckDB file and is published by an atomic symlink swap only
-when every step succeeded, so a failed build never replaces a good warehouse and a running
-service never sees a half-built one.
+when every step succeeded and the file holds every table the services need
+(``music_recs.warehouse.SERVED_TABLES`` and the trained tables), so a failed build never
+replaces a good warehouse and a running service never sees a half-built one. A dbt-only
+build (``--dbt-only``, ``make dbt``) is never published: its file is left beside the others
+and its path logged, to be queried directly.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import duckdb
 from music_recs.config import Settings, get_settings
 from music_recs.logs import setup_logging
 from music_recs.raw import RawDataError, raw_files_present, validate
-from music_recs.warehouse import new_build_path, publish
+from music_recs.warehouse import SERVED_TABLES, new_build_path, publish
 
 DEFAULT_RAW_URI = Settings.model_fields["raw_uri"].default
 
@@ -113,7 +116,12 @@ def _git_commit() -> str:
 
 
 def build(settings: Settings, dbt_only: bool = False) -> Path:
-    """Run the whole build and publish it; return the published build file."""
+    """Run the whole build and publish it; return the published build file.
+
+    ``dbt_only``: stop after ``dbt build`` (and build_info) and return the new file
+    unpublished: it lacks the trained tables the services read, so the served warehouse stays
+    the previous complete build.
+    """
     from music_recs.dbt_runner import dbt_vars_from_settings, run_dbt
 
     settings = absolute_settings(settings)
@@ -141,8 +149,16 @@ def build(settings: Settings, dbt_only: bool = False) -> Path:
         for path in (build_path, build_path.with_name(build_path.name + ".wal")):
             path.unlink(missing_ok=True)
         raise
+    if dbt_only:
+        log.info("dbt-only build done in %.1fs; NOT published (no trained tables): %s is "
+                 "still served; query the new file read-only with duckdb.connect(%r, "
+                 "read_only=True)", time.perf_counter() - started, settings.warehouse_path,
+                 str(build_path), extra={"data": {"unpublished_build": str(build_path)}})
+        return build_path
+    from models_py.columns import TRAINED_TABLES
+
     with step("publish"):
-        link = publish(build_path, settings)
+        link = publish(build_path, settings, required=(*SERVED_TABLES, *TRAINED_TABLES))
     log.info("published %s -> %s in %.1fs total", link, build_path.name,
              time.perf_counter() - started)
     return build_path
@@ -194,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m music_recs.pipeline")
     sub = parser.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="build the warehouse, train, evaluate and publish")
-    b.add_argument("--dbt-only", action="store_true", help="stop after dbt build")
+    b.add_argument("--dbt-only", action="store_true",
+                   help="stop after dbt build; the new file is left unpublished")
     r = sub.add_parser("real", help="fetch a public log (MovieLens), convert it and build on it")
     r.add_argument("dataset", choices=sorted(DATASETS))
     r.add_argument("--max-users", type=int, default=0, help="seeded sample of users (0 = all)")

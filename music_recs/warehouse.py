@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,6 +20,27 @@ from music_recs.config import Settings, get_settings
 
 BUILDS_DIRNAME = "builds"
 BUILD_PREFIX = "music_recs-"
+
+#: What a build must hold to be served: every table a service requires at startup (the
+#: ``REQUIRED`` tables of services/final, offline and online, ``map_tracks`` of events) and
+#: ``build_info``. ``publish`` refuses a file without them (a dbt-only or broken build), so
+#: services never switch to a build they cannot answer from. tests/core/test_publish_complete.py
+#: checks that this covers what the services ask for.
+SERVED_TABLES: tuple[str, ...] = (
+    "build_info",
+    "catalog",
+    "events",
+    "item_genres",
+    "map_tracks",
+    "recs_final",
+    "recs_popular",
+    "recs_popular_genre",
+    "similar_tracks",
+)
+
+
+class IncompleteBuildError(ValueError):
+    """A build file lacks tables the services need: it must not be published."""
 
 
 def builds_dir(settings: Settings) -> Path:
@@ -41,15 +63,43 @@ def current_build(settings: Settings) -> Path | None:
     return link.resolve()
 
 
-def publish(build_path: Path, settings: Settings) -> Path:
+def missing_tables(build_path: Path, required: Sequence[str] = SERVED_TABLES) -> list[str]:
+    """The tables (or views) of ``required`` that the DuckDB file ``build_path`` lacks."""
+    import duckdb
+
+    con = duckdb.connect(str(build_path), read_only=True)
+    try:
+        present = {row[0] for row in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchall()}
+    finally:
+        con.close()
+    return [t for t in required if t not in present]
+
+
+def check_complete(build_path: Path, required: Sequence[str] = SERVED_TABLES) -> None:
+    """Raise ``IncompleteBuildError`` naming the missing tables if ``build_path`` lacks any."""
+    missing = missing_tables(build_path, required)
+    if missing:
+        raise IncompleteBuildError(
+            f"refusing to publish {build_path}: missing tables {missing} that the services "
+            "need (a dbt-only or failed build?); run the whole build (`make build`)"
+        )
+
+
+def publish(build_path: Path, settings: Settings,
+            required: Sequence[str] = SERVED_TABLES) -> Path:
     """Point ``settings.warehouse_path`` at ``build_path`` atomically; prune old builds.
 
-    A plain file at the served path (e.g. copied there by a user) is refused rather than
-    overwritten, so nothing is lost.
+    Only a complete build is published: a file lacking any of ``required`` (default: the
+    tables the services need, ``SERVED_TABLES``) raises ``IncompleteBuildError`` and the
+    served link is left as it was. A plain file at the served path (e.g. copied there by a
+    user) is refused rather than overwritten, so nothing is lost.
     """
     build_path = build_path.resolve()
     if not build_path.is_file():
         raise FileNotFoundError(f"cannot publish {build_path}: no such build file")
+    check_complete(build_path, required)
     link = settings.warehouse_path
     link.parent.mkdir(parents=True, exist_ok=True)
     if link.exists() and not link.is_symlink():

@@ -100,8 +100,10 @@ def s3_build(s3_root) -> tuple[Settings, Path, subprocess.CompletedProcess[str]]
     done = run_module("music_recs.pipeline", ["build", "--dbt-only"], settings, cwd=root)
     assert done.returncode == 0, done.stderr[-4000:]
     link = Path(settings.warehouse_path)
-    assert link.is_symlink(), f"nothing published at {link}"
-    return settings, link.resolve(), done
+    assert not os.path.lexists(link), f"a dbt-only build was published at {link}"
+    builds = list((link.parent / "builds").glob("music_recs-*.duckdb"))
+    assert len(builds) == 1 and str(builds[0]) in done.stderr, done.stderr[-4000:]  # logged
+    return settings, builds[0], done
 
 
 def test_build_reads_raw_files_from_s3(s3_build, tiny_raw_dir: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from music_recs.warehouse import current_build, new_build_path, prune, publish
+from music_recs.warehouse import SERVED_TABLES, current_build, new_build_path, prune, publish
 from tests.conftest import make_settings
 
 
@@ -16,6 +16,8 @@ def _make_build(settings, value: int) -> Path:
     path = new_build_path(settings)
     con = duckdb.connect(str(path))
     con.execute("CREATE TABLE t AS SELECT ? AS v", [value])
+    for table in SERVED_TABLES:  # publish refuses a file without them
+        con.execute(f"CREATE TABLE {table} (x INTEGER)")
     con.close()
     return path
 
