@@ -34,7 +34,7 @@ dbt: venv ## Only run `dbt build` into a new warehouse file (no training; logged
 test: venv ## Run the test suite (tiny data, real DuckDB/dbt/uvicorn/S3 server)
 	$(PY) -m pytest
 
-serve: venv ## Start the four services on loopback (8000-8003)
+serve: venv ## Start the four services on loopback (8000-8003), supervised: a crashed one is restarted
 	$(PY) -m services.run
 
 s3: venv ## Start a local S3-compatible server (SeaweedFS) on loopback, in the foreground

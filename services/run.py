@@ -1,19 +1,22 @@
 """Start the services: ``python -m services.run`` (all four) or ``python -m services.run offline``.
 
 All four run as separate processes (one uvicorn each, on ``settings.host`` and the
-per-service port), so one slow or crashing service cannot take the others with it; this
-parent forwards SIGINT/SIGTERM and stops everything if any child exits.
+per-service port), supervised by supervisord (services/supervise.py): a service that dies is
+restarted alone, with back-off if it keeps dying, while the other three keep answering;
+Ctrl-C / SIGTERM stops them all gracefully (uvicorn drains the requests in flight).
+``python -m services.run ctl status`` (any supervisorctl command) talks to the supervisor.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
 import signal
-import subprocess
 import sys
+import threading
 import time
-from types import FrameType
 
 from fastapi import FastAPI
 
@@ -31,12 +34,35 @@ def create_app(name: str, settings: Settings) -> FastAPI:
     return module.create_app(settings)
 
 
+def stop_with_supervisor(log: logging.Logger, interval_s: float = 1.0) -> threading.Thread | None:
+    """Under supervisord: shut down gracefully (SIGTERM to ourselves) if it dies.
+
+    Services run in their own process groups, so a supervisor killed with ``kill -9`` would
+    otherwise leave them running and holding their ports. Outside supervisord (a service
+    started alone) nothing is watched.
+    """
+    if not os.environ.get("SUPERVISOR_ENABLED"):
+        return None
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        log.warning("supervisor (pid %s) is gone; shutting down", parent)
+        os.kill(os.getpid(), signal.SIGTERM)  # uvicorn's graceful shutdown
+
+    thread = threading.Thread(target=watch, name="supervisor-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def serve_one(name: str, settings: Settings) -> None:
     import uvicorn
 
     log = setup_logging(f"service-{name}")
     port = getattr(settings, f"{name}_port")
     log.info("starting %s on %s:%s", name, settings.host, port)
+    stop_with_supervisor(log)
     uvicorn.run(
         create_app(name, settings),
         host=settings.host,
@@ -49,46 +75,20 @@ def serve_one(name: str, settings: Settings) -> None:
 
 
 def serve_all(settings: Settings) -> int:
-    """Run each service in its own child process; stop all when one stops or on a signal."""
-    log = setup_logging("services")
-    children = {
-        name: subprocess.Popen([sys.executable, "-m", "services.run", name]) for name in SERVICES
-    }
-    log.info("started %s", ", ".join(f"{n} (pid {p.pid})" for n, p in children.items()))
-    stopping = False
+    """Run each service in its own child process under supervisord, until Ctrl-C / SIGTERM."""
+    from services.supervise import supervise
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    code = 0
-    while not stopping:
-        for name, proc in children.items():
-            rc = proc.poll()
-            if rc is not None:
-                log.error("%s exited with code %s; stopping the others", name, rc)
-                code = rc or 1
-                stopping = True
-                break
-        time.sleep(0.2)
-    for proc in children.values():
-        if proc.poll() is None:
-            proc.terminate()
-    for name, proc in children.items():
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            log.warning("%s did not stop in 10 s; killing it", name)
-            proc.kill()
-            proc.wait()
-    return code
+    return supervise(settings, SERVICES)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.run", description=__doc__)
     parser.add_argument("service", nargs="?", choices=SERVICES, help="one service (default: all)")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["ctl"]:  # python -m services.run ctl status | restart final | ...
+        from services.supervise import ctl
+
+        return ctl(get_settings(), argv[1:])
     args = parser.parse_args(argv)
     settings = get_settings()
     if args.service:
