@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Scale = Literal["tiny", "demo", "full"]
@@ -205,6 +205,31 @@ class Settings(BaseSettings):
         128,
         description="Connections + requests one service handles at once; beyond it answers 503 "
         "at once (load shedding: callers degrade instead of queueing for seconds).",
+    )
+    service_max_body_bytes: int = Field(
+        64 * 1024, ge=0,
+        description="Largest request body a service accepts; larger ones get a JSON 413.",
+    )
+    service_access_log: bool = Field(
+        True, description="One JSON line per request (method, path, route, status, duration_ms, "
+        "request_id) in logs/service-<name>.jsonl (not on the console).",
+    )
+    service_warning_interval_s: float = Field(
+        30.0, gt=0, description="At most one warning per failing dependency per this many "
+        "seconds; the next one says how many were suppressed.",
+    )
+    events_api_keys: SecretStr = Field(
+        SecretStr(""), description="Comma-separated API keys accepted (header X-API-Key) by the "
+        "events routes that write listens or read a user's history. Empty: the events service "
+        "uses the key in events_api_key_file, generating a random one there on first start.",
+    )
+    events_api_key: SecretStr = Field(
+        SecretStr(""), description="Key final/offline/online send to events. Empty: the first of "
+        "events_api_keys, else the one in events_api_key_file.",
+    )
+    events_api_key_file: Path | None = Field(
+        None, description="Where the generated events key is kept (mode 0600) when no key is "
+        "configured; default: api_key next to events_db.",
     )
 
     @property

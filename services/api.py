@@ -8,6 +8,7 @@ treat them alike.
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -17,6 +18,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from music_recs.warehouse_reader import WarehouseReader, WarehouseUnavailable
+
+log = logging.getLogger("services.api")
 
 MAX_K = 100
 MAX_EVENTS_K = 1000
@@ -99,11 +102,22 @@ def json_response(model: BaseModel, status_code: int = 200) -> Response:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Warehouse missing → 503 with the reason; anything unexpected → logged 500 in JSON."""
+    """Warehouse missing → 503 with the reason; anything unexpected → logged JSON 500 with
+    the request id (never the plain-text 500 of the server)."""
 
     @app.exception_handler(WarehouseUnavailable)
     async def _unavailable(_: Request, exc: WarehouseUnavailable) -> JSONResponse:
         return JSONResponse({"detail": f"warehouse unavailable: {exc}"}, status_code=503)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette's ServerErrorMiddleware sends this answer, then re-raises so uvicorn logs
+        # the traceback; this line ties it to the request id the client saw
+        rid = getattr(request.state, "request_id", None)
+        log.error("unhandled %s on %s %s (request id %s)", type(exc).__name__, request.method,
+                  request.url.path, rid, extra={"data": {"request_id": rid}})
+        return JSONResponse({"detail": "internal server error", "request_id": rid},
+                            status_code=500, headers={"X-Request-ID": rid} if rid else None)
 
 
 def unavailable_response() -> dict[int | str, dict[str, Any]]:

@@ -15,6 +15,7 @@ from fastapi import Depends, FastAPI, Request
 
 from music_recs.config import Settings
 from music_recs.warehouse_reader import WarehouseReader
+from services import observability
 from services.api import install_error_handlers
 from services.clients import ServiceClient
 
@@ -23,25 +24,44 @@ from services.clients import ServiceClient
 ExtraResource = Callable[[FastAPI], AbstractContextManager[Any]]
 
 
-def service_app(settings: Settings, *, title: str, description: str,
+class ObservedReader(WarehouseReader):
+    """The warehouse reader, counting newer builds it had to reject (for ``/metrics``)."""
+
+    def __init__(self, *args: Any, on_rejected: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_rejected = on_rejected
+
+    def refresh(self) -> bool:
+        before = getattr(self, "_rejected", None)
+        switched = super().refresh()
+        after = getattr(self, "_rejected", None)
+        if not switched and after is not None and after != before:
+            self._on_rejected()  # a new target failed to open (each target is tried once)
+        return switched
+
+
+def service_app(settings: Settings, *, service: str, title: str, description: str,
                 warmers: Mapping[str, Callable[..., Any]], required_tables: tuple[str, ...],
                 with_client: bool = True, extra: ExtraResource | None = None) -> FastAPI:
     """A FastAPI app whose lifespan opens ``extra``, the warehouse reader and the client.
 
     ``app.state.reader`` serves the published warehouse (``warmers`` are loaded per build);
-    ``app.state.client`` calls the other services when ``with_client``.
+    ``app.state.client`` calls the other services when ``with_client``;
+    ``app.state.metrics`` are served at ``GET /metrics`` (services/observability.py).
     """
+    metrics: observability.ServiceMetrics
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with extra(app) if extra is not None else nullcontext():
-            app.state.reader = WarehouseReader(
+            app.state.reader = ObservedReader(
                 settings.warehouse_path,
                 settings.warehouse_check_interval_s,
-                warmers=dict(warmers),
+                warmers={**warmers, "_build_facts": observability.build_facts},
                 required_tables=required_tables,
+                on_rejected=metrics.builds_rejected.inc,
             ).start()
-            app.state.client = ServiceClient(settings) if with_client else None
+            app.state.client = ServiceClient(settings, metrics) if with_client else None
             try:
                 yield
             finally:
@@ -50,7 +70,11 @@ def service_app(settings: Settings, *, title: str, description: str,
                 app.state.reader.close()
 
     app = FastAPI(title=title, description=description, version="1.0", lifespan=lifespan)
+    app.state.reader = None
     install_error_handlers(app)
+    metrics = observability.install(app, service, max_body_bytes=settings.service_max_body_bytes,
+                                    log_requests=settings.service_access_log)
+    metrics.watch_reader(lambda: app.state.reader)
     return app
 
 

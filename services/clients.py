@@ -11,6 +11,10 @@ between our own services are plain ``GET``s answered with ``Content-Length`` JSO
 small keep-alive HTTP/1.1 client over asyncio streams does the job: one deadline around the
 whole exchange, and a connection goes back to the idle list only after a clean, complete
 response; on any error or cancellation it is closed, so nothing can leak.
+
+Every call carries the current request's id (``X-Request-ID``, services/observability.py),
+and calls to events carry the events API key (services/security.py). Failures are counted
+in ``/metrics`` and logged at most once per dependency per ``service_warning_interval_s``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from urllib.parse import urlencode
 import orjson
 
 from music_recs.config import Settings
+from services.observability import REQUEST_ID, ServiceMetrics, WarningLimiter
+from services.security import API_KEY_HEADER, ClientKey
 
 log = logging.getLogger("services.clients")
 
@@ -61,10 +67,13 @@ class KeepAliveHttp:
                 _close(conn)
         self._idle.clear()
 
-    async def get(self, host: str, port: int, target: str) -> tuple[int, bytes]:
-        """Status and body of ``GET target``; raises OSError/HttpError/IncompleteReadError."""
+    async def get(self, host: str, port: int, target: str,
+                  headers: str = "") -> tuple[int, bytes]:
+        """Status and body of ``GET target``; raises OSError/HttpError/IncompleteReadError.
+
+        ``headers``: extra header lines, each ending in CRLF."""
         request = (f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                   "Accept: application/json\r\n\r\n").encode("latin-1")
+                   f"Accept: application/json\r\n{headers}\r\n").encode("latin-1")
         idle = self._idle.setdefault((host, port), [])
         while idle:  # a reused connection may have been closed by the server meanwhile
             conn = idle.pop()
@@ -107,10 +116,29 @@ class KeepAliveHttp:
 class ServiceClient:
     """Async JSON client of the sibling services, each call under one deadline."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, metrics: ServiceMetrics | None = None) -> None:
         self.settings = settings
         self.timeout_s = settings.service_timeout_s
+        self.metrics = metrics
+        self.events_key = ClientKey(settings)
+        self._warnings = WarningLimiter(log, settings.service_warning_interval_s)
         self._http = KeepAliveHttp()
+
+    def _failed(self, service: str, reason: str, msg: str, *args: object) -> None:
+        if self.metrics is not None:
+            self.metrics.dependency_failures.labels(service, reason).inc()
+        self._warnings.warn(service, msg, *args)
+
+    def _headers(self, service: str) -> str:
+        lines = ""
+        rid = REQUEST_ID.get()
+        if rid is not None:  # validated by the middleware: [A-Za-z0-9._:-] only
+            lines += f"X-Request-ID: {rid}\r\n"
+        if service == "events":
+            key = self.events_key.get()
+            if key is not None and key.isprintable() and "\r" not in key and "\n" not in key:
+                lines += f"{API_KEY_HEADER}: {key}\r\n"
+        return lines
 
     async def aclose(self) -> None:
         self._http.close()
@@ -122,18 +150,23 @@ class ServiceClient:
         target = f"{path}?{urlencode(params)}" if params else path
         try:
             async with asyncio.timeout(self.timeout_s):
-                status, body = await self._http.get(host, port, target)
+                status, body = await self._http.get(host, port, target, self._headers(service))
         except (TimeoutError, OSError, HttpError, asyncio.IncompleteReadError,
                 asyncio.LimitOverrunError, _StaleConnection) as exc:
-            log.warning("%s unreachable: %s %s", service, type(exc).__name__, target)
+            reason = "timeout" if isinstance(exc, TimeoutError) else "unreachable"
+            self._failed(service, reason, "%s unreachable: %s %s", service,
+                         type(exc).__name__, target)
             return None
         if status // 100 != 2:
-            log.warning("%s answered %s for %s", service, status, target)
+            if service == "events" and status in (401, 403):
+                self.events_key.rejected()
+            self._failed(service, f"http_{status}", "%s answered %s for %s", service, status,
+                         target)
             return None
         try:
             parsed = orjson.loads(body)
         except orjson.JSONDecodeError:
-            log.warning("%s answered non-JSON for %s", service, target)
+            self._failed(service, "bad_body", "%s answered non-JSON for %s", service, target)
             return None
         return parsed if isinstance(parsed, dict) else None
 
@@ -145,7 +178,8 @@ class ServiceClient:
         try:
             return [int(e["track_id"]) for e in body["events"]]
         except (KeyError, TypeError, ValueError):
-            log.warning("events answered an unexpected body for user %s", user_id)
+            self._failed("events", "bad_body", "events answered an unexpected body for user %s",
+                         user_id)
             return None
 
 

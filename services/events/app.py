@@ -3,6 +3,11 @@
 Owns the SQLite file ``settings.events_db``. Track ids are checked against the warehouse's
 ``map_tracks`` (raw or canonical ids are both accepted, as clients may send either); when no
 warehouse is published yet, listens are still recorded, since losing them would be worse.
+
+Every events route needs an API key (``X-API-Key``, services/security.py). Writes accept an
+``Idempotency-Key``: a retry with the same key stores no second row and gets the first
+answer. A write that cannot be stored is a JSON 503 with ``Retry-After`` and readiness stays
+false until a write works again.
 """
 
 from __future__ import annotations
@@ -12,8 +17,8 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from music_recs.config import Settings
@@ -30,10 +35,19 @@ from services.api import (
     json_response,
 )
 from services.app_base import Reader, service_app
-from services.events.store import Event, EventStore
+from services.events.store import Event, EventStore, IdempotencyConflict, StoreUnavailable
+from services.observability import ServiceMetrics
+from services.security import KEY_RESPONSES, require_api_key, server_keys
 from services.lookups import TrackMap
 
 SERVICE = "events"
+RETRY_AFTER_S = 1
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=200,
+           description="Optional client key of this write: a retry with the same key stores "
+           "no second row and gets the first answer (409 if it named another user or track)."),
+]
 YEAR_PATTERN = "^(19[7-9][0-9]|20[0-9][0-9])-"  # years 1970..2099, as documented in the schema
 
 
@@ -96,14 +110,16 @@ Store = Annotated[EventStore, Depends(get_store)]
 def _open_store(app: FastAPI, settings: Settings) -> Iterator[EventStore]:
     """The SQLite store lives as long as the app (opened before the warehouse reader)."""
     app.state.store = EventStore(settings.events_db)
+    app.state.metrics.events_store_writable.set(1)
     try:
         yield app.state.store
     finally:
         app.state.store.close()
 
 
-def _record(store: EventStore, reader: WarehouseReader, user_id: int, track_id: int,
-            started_at: datetime | None) -> EventOut:
+def _record(store: EventStore, reader: WarehouseReader, metrics: ServiceMetrics, user_id: int,
+            track_id: int, started_at: datetime | None, idempotency_key: str | None,
+            status: int) -> Response:
     try:
         with reader.session() as wh:
             if wh.cache["track_map"].canonical(track_id) is None:
@@ -111,7 +127,20 @@ def _record(store: EventStore, reader: WarehouseReader, user_id: int, track_id: 
     except WarehouseUnavailable:
         pass  # no warehouse yet: record anyway, the next build maps or drops unknown ids
     ts = started_at if started_at is not None else datetime.now(timezone.utc)
-    return _out(store.add(user_id, track_id, ts))
+    try:
+        event, stored = store.add_once(user_id, track_id, ts, idempotency_key)
+    except StoreUnavailable:
+        metrics.events_written.labels("failed").inc()
+        metrics.events_store_writable.set(0)
+        raise
+    except IdempotencyConflict as exc:
+        raise HTTPException(409, str(exc)) from None
+    metrics.events_written.labels("stored" if stored else "replayed").inc()
+    metrics.events_store_writable.set(1)
+    response = json_response(_out(event), status)
+    if not stored:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -119,6 +148,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = service_app(
         settings,
+        service=SERVICE,
         title="music_recs events",
         description="Records listens durably (SQLite, WAL, synchronous=FULL); recent listens.",
         warmers={"track_map": TrackMap.load},
@@ -127,32 +157,54 @@ def create_app(settings: Settings) -> FastAPI:
         extra=lambda app: _open_store(app, settings),
     )
 
+    metrics: ServiceMetrics = app.state.metrics
+    app.state.api_keys = tuple(k.encode("utf-8", "surrogateescape") for k in server_keys(settings))
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store_unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": f"events store unavailable: {exc}", "retry_after_s":
+                             RETRY_AFTER_S}, status_code=503,
+                            headers={"Retry-After": str(RETRY_AFTER_S)})
+
     def ready() -> Ready:
         store_facts = app.state.store.check()
+        metrics.events_store_writable.set(1 if store_facts.get("writable") else 0)
         wh = app.state.reader.check()
         return Ready(ready=bool(store_facts["ok"]), service=SERVICE, build_id=wh.get("build_id"),
                      checks={"events_db": store_facts, "warehouse": wh})
 
     app.include_router(health_router(ready))
-    not_found = {404: {"model": ErrorBody, "description": "Unknown track."}}
+    store_down = {503: {"model": ErrorBody, "description": "The events file cannot be used "
+                        "now (Retry-After)."}}
+    common = {**KEY_RESPONSES, **store_down}
+    writes = {**common, 404: {"model": ErrorBody, "description": "Unknown track."},
+              409: {"model": ErrorBody, "description": "Idempotency-Key used for another listen."}}
+    protected = [Depends(require_api_key)]
 
-    @app.post("/put", response_model=EventOut, responses=not_found, tags=["events"],
+    @app.post("/put", response_model=EventOut, responses=writes, tags=["events"],
+              dependencies=protected,
               summary="Record a listen (query parameters, first published style)")
     def put(store: Store, reader: Reader, user_id: UserIdQuery, track_id: TrackIdQuery,
-            started_at: Annotated[StartedAt | None, Query()] = None) -> Response:
-        return json_response(_record(store, reader, user_id, track_id, started_at))
+            started_at: Annotated[StartedAt | None, Query()] = None,
+            idempotency_key: IdempotencyKey = None) -> Response:
+        return _record(store, reader, metrics, user_id, track_id, started_at, idempotency_key, 200)
 
-    @app.post("/get", response_model=EventsOut, tags=["events"],
+    @app.post("/get", response_model=EventsOut, responses=common, tags=["events"],
+              dependencies=protected,
               summary="A user's recent listens, newest first (first published style)")
     def get(store: Store, user_id: UserIdQuery, k: EventsKQuery = 10) -> Response:
         return json_response(_recent(store, user_id, k))
 
     @app.post("/users/{user_id}/events", response_model=EventOut, status_code=201,
-              responses=not_found, tags=["events"], summary="Record a listen")
-    def post_event(store: Store, reader: Reader, user_id: UserIdPath, body: ListenIn) -> Response:
-        return json_response(_record(store, reader, user_id, body.track_id, body.started_at), 201)
+              responses=writes, tags=["events"], dependencies=protected,
+              summary="Record a listen")
+    def post_event(store: Store, reader: Reader, user_id: UserIdPath, body: ListenIn,
+                   idempotency_key: IdempotencyKey = None) -> Response:
+        return _record(store, reader, metrics, user_id, body.track_id, body.started_at,
+                       idempotency_key, 201)
 
-    @app.get("/users/{user_id}/events", response_model=EventsOut, tags=["events"],
+    @app.get("/users/{user_id}/events", response_model=EventsOut, responses=common,
+             tags=["events"], dependencies=protected,
              summary="A user's recent listens, newest first")
     def list_events(store: Store, user_id: UserIdPath, k: EventsKQuery = 10) -> Response:
         return json_response(_recent(store, user_id, k))

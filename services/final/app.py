@@ -150,6 +150,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = service_app(
         settings,
+        service=SERVICE,
         title="music_recs final",
         description="Blended offline + online recommendations with track names; degrades "
         "to offline + popularity when a dependency is down.",
@@ -169,18 +170,23 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(health_router(ready))
 
+    def _answer(recs: FinalRecs) -> Response:
+        if recs.degraded:  # one count per missing dependency (/metrics)
+            app.state.metrics.count_degraded(recs.degraded)
+        return json_response(recs)
+
     @app.post("/recommendations", response_model=FinalRecs, responses=unavailable_response(),
               tags=["recommendations"], summary="Final recs (first published style)")
     async def recommendations(reader: Reader, client: Client, user_id: UserIdQuery,
                               k: KQuery = 10) -> Response:
-        return json_response(await recommend(reader, client, user_id, k))
+        return _answer(await recommend(reader, client, user_id, k))
 
     @app.get("/users/{user_id}/recommendations", response_model=FinalRecs,
              responses=unavailable_response(), tags=["recommendations"],
              summary="Final blended recommendations of a user")
     async def user_recs(reader: Reader, client: Client, user_id: UserIdPath,
                         k: KQuery = 10) -> Response:
-        return json_response(await recommend(reader, client, user_id, k))
+        return _answer(await recommend(reader, client, user_id, k))
 
     return app
 

@@ -107,6 +107,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = service_app(
         settings,
+        service=SERVICE,
         title="music_recs offline",
         description="Precomputed re-ranked recommendations; popularity for cold users.",
         warmers={"popular": load_popular, "popular_genre": load_popular_genre,
@@ -119,19 +120,24 @@ def create_app(settings: Settings) -> FastAPI:
     def ready() -> Ready:
         return warehouse_ready(SERVICE, app.state.reader)
 
+    def _answer(recs: OfflineRecs) -> Response:
+        if recs.degraded:
+            app.state.metrics.count_degraded(recs.degraded)
+        return json_response(recs)
+
     app.include_router(health_router(ready))
 
     @app.post("/get_recs", response_model=OfflineRecs, responses=unavailable_response(),
               tags=["recommendations"], summary="Offline recs (first published style)")
     async def get_recs(reader: Reader, client: Client, user_id: UserIdQuery,
                        k: KQuery = 10) -> Response:
-        return json_response(await recommend(reader, client, user_id, k))
+        return _answer(await recommend(reader, client, user_id, k))
 
     @app.get("/users/{user_id}/recommendations", response_model=OfflineRecs,
              responses=unavailable_response(), tags=["recommendations"],
              summary="Offline recs of a user (popularity if cold)")
     async def user_recs(reader: Reader, client: Client, user_id: UserIdPath,
                         k: KQuery = 10) -> Response:
-        return json_response(await recommend(reader, client, user_id, k))
+        return _answer(await recommend(reader, client, user_id, k))
 
     return app

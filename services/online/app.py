@@ -104,6 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = service_app(
         settings,
+        service=SERVICE,
         title="music_recs online",
         description="Similar tracks for a track and for a user's recent listens.",
         warmers={"similar": load_similar, "track_map": TrackMap.load,
@@ -138,6 +139,7 @@ def create_app(settings: Settings) -> FastAPI:
                                        settings.online_recent_listens)
         if online is None:
             recs.degraded.append("events")
+            app.state.metrics.count_degraded(recs.degraded)
         return json_response(recs)
 
     return app

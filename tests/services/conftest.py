@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from svc_stack import SERVICES, Stack, publish_handmade, service_settings  # noqa: E402
+from svc_stack import AUTH, SERVICES, Stack, publish_handmade, service_settings  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -26,5 +26,5 @@ def handmade_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="session")
 def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=10.0) as client:
+    with httpx.Client(timeout=10.0, headers=AUTH) as client:  # events routes need the key
         yield client

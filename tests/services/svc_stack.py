@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -30,6 +31,9 @@ from handmade import build_handmade
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("events", "offline", "online", "final")
+#: the events API key of the test stacks (made per test session, never a fixed key)
+EVENTS_KEY = secrets.token_urlsafe(16)
+AUTH = {"X-API-Key": EVENTS_KEY}
 
 
 def free_port() -> int:
@@ -53,6 +57,7 @@ def service_settings(root: Path, **overrides: object) -> Settings:
         service_timeout_s=0.5,
         warehouse_check_interval_s=0.2,
         keep_builds=5,
+        events_api_keys=EVENTS_KEY,
     )
     values.update(overrides)
     return Settings(_env_file=None, **values)
@@ -65,6 +70,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
                  "final_port", "offline_port", "events_port", "online_port", "service_timeout_s",
                  "warehouse_check_interval_s", "keep_builds", "host", "serving_memory_rows"):
         env[f"MUSIC_RECS_{name.upper()}"] = str(getattr(settings, name))
+    for name in ("events_api_keys", "events_api_key"):
+        env[f"MUSIC_RECS_{name.upper()}"] = getattr(settings, name).get_secret_value()
     env["OPENBLAS_NUM_THREADS"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
     return env

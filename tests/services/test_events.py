@@ -11,7 +11,7 @@ import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from svc_stack import Stack, publish_handmade, service_settings
+from svc_stack import AUTH, Stack, publish_handmade, service_settings
 
 from services.events.export import export_events
 from services.events.store import EventStore
@@ -60,7 +60,7 @@ def test_kill9_under_write_load_loses_no_acknowledged_listen(events_only: Stack)
     stop = threading.Event()
 
     def writer() -> None:
-        with httpx.Client(timeout=2.0) as client:
+        with httpx.Client(timeout=2.0, headers=AUTH) as client:
             i = 0
             while not stop.is_set():
                 i += 1
@@ -111,7 +111,7 @@ def test_export_while_the_service_writes(events_only: Stack, tmp_path: Path) -> 
     written: list[int] = []
 
     def writer() -> None:
-        with httpx.Client(timeout=5.0) as client:
+        with httpx.Client(timeout=5.0, headers=AUTH) as client:
             while not stop.is_set():
                 resp = client.post(f"{url}/put", params={"user_id": 3, "track_id": 5})
                 if resp.status_code == 200:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from svc_stack import SERVICES, Stack
+from svc_stack import EVENTS_KEY, SERVICES, Stack
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance"
@@ -28,6 +28,7 @@ def test_fuzz_every_route(handmade_stack: Stack, service: str, tmp_path: Path) -
         "--workers", "1",
         "--request-timeout", "10",
         "--suppress-health-check", "too_slow",
+        "--header", f"X-API-Key: {EVENTS_KEY}",  # the events routes need a key
     ]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=150, cwd=tmp_path)
     out = run.stdout + run.stderr

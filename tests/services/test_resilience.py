@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from handmade import HEARD, POPULAR
-from svc_stack import SERVICES, Stack, publish_handmade, service_settings
+from svc_stack import AUTH, SERVICES, Stack, publish_handmade, service_settings
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_rebuild_while_a_client_keeps_requesting(stack: Stack, http: httpx.Clien
     stop = threading.Event()
 
     def client_loop() -> None:
-        with httpx.Client(timeout=5.0) as client:
+        with httpx.Client(timeout=5.0, headers=AUTH) as client:
             i = 0
             while not stop.is_set():
                 url = urls[i % len(urls)]
