@@ -72,8 +72,14 @@ class KeepAliveHttp:
         """Status and body of ``GET target``; raises OSError/HttpError/IncompleteReadError.
 
         ``headers``: extra header lines, each ending in CRLF."""
-        request = (f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                   f"Accept: application/json\r\n{headers}\r\n").encode("latin-1")
+        return await self.request("GET", host, port, target, headers)
+
+    async def request(self, method: str, host: str, port: int, target: str,
+                      headers: str = "") -> tuple[int, bytes]:
+        """``get`` with another bodiless method (e.g. POST with query parameters)."""
+        body = "Content-Length: 0\r\n" if method != "GET" else ""
+        request = (f"{method} {target} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                   f"Accept: application/json\r\n{body}{headers}\r\n").encode("latin-1")
         idle = self._idle.setdefault((host, port), [])
         while idle:  # a reused connection may have been closed by the server meanwhile
             conn = idle.pop()

@@ -9,9 +9,11 @@ Two modes, both against ``GET /users/{user_id}/recommendations?k=`` on the final
   waiting (no coordinated omission).
 
 Users are drawn (seeded) from the served warehouse: a mix of users with history and unknown
-(cold) ids. Usage::
+(cold) ids. With ``--write-share`` that share of the requests are listens written to the
+events service instead (``POST /put`` with the API key and a fresh ``Idempotency-Key``), the
+realistic mix of an app that reads recommendations and reports plays. Usage::
 
-    python -m services.loadtest --mode open --rate 100 --duration 30
+    python -m services.loadtest --mode open --rate 200 --duration 60 --write-share 0.1
     python -m services.loadtest --mode closed --concurrency 16 --duration 30
 """
 
@@ -43,6 +45,7 @@ class Result:
     rate: float | None
     duration_s: float
     requests: int
+    writes: int
     errors: int
     degraded: int  # answers that named a dependency as down (still 200, still k items)
     throughput_rps: float
@@ -52,6 +55,27 @@ class Result:
     max_ms: float
     build_id: str | None
     error_samples: list[str]
+
+
+def pick_tracks(warehouse: Path, n: int, seed: int) -> list[int]:
+    """``n`` canonical track ids of the served build (what the events service accepts)."""
+    con = duckdb.connect(str(warehouse.resolve()), read_only=True)
+    try:
+        tracks = [r[0] for r in con.execute("SELECT DISTINCT canonical_id FROM map_tracks ORDER BY 1").fetchall()]
+    finally:
+        con.close()
+    rng = random.Random(seed)
+    return [rng.choice(tracks) for _ in range(n)]
+
+
+@dataclass
+class Writes:
+    """Where and how the ``--write-share`` of requests writes listens."""
+
+    share: float
+    url: str
+    api_key: str
+    tracks: list[int]
 
 
 def pick_users(warehouse: Path, n: int, cold_share: float, seed: int) -> list[int]:
@@ -75,7 +99,7 @@ def _summary(mode: str, target: str, runner: Runner, elapsed: float,
     lat = np.asarray(latencies) * 1000 if latencies else np.zeros(1)
     return Result(
         mode=mode, target=target, concurrency=concurrency, rate=rate,
-        duration_s=round(elapsed, 2), requests=len(latencies), errors=runner.errors,
+        duration_s=round(elapsed, 2), requests=len(latencies), writes=runner.writes_sent, errors=runner.errors,
         degraded=runner.degraded, throughput_rps=round(len(latencies) / elapsed, 1),
         p50_ms=round(float(np.percentile(lat, 50)), 2),
         p90_ms=round(float(np.percentile(lat, 90)), 2),
@@ -91,17 +115,20 @@ class Runner:
     CPU per request stays far below the services', unlike httpx whose pool slows down with
     thousands of queued requests)."""
 
-    def __init__(self, base_url: str, users: list[int], k: int, timeout_s: float) -> None:
-        url = urlsplit(base_url)
-        if url.scheme != "http" or not url.hostname:
-            raise ValueError(f"--url must be http://host:port, got {base_url!r}")
-        self.host, self.port = url.hostname, url.port or 80
+    def __init__(self, base_url: str, users: list[int], k: int, timeout_s: float,
+                 writes: Writes | None = None, seed: int = 0) -> None:
+        self.host, self.port = _host_port(base_url, "--url")
+        self.writes_cfg = writes
+        if writes is not None:
+            self.events_host, self.events_port = _host_port(writes.url, "--events-url")
+        self.rng = random.Random(seed)
         self.users = users
         self.k = k
         self.timeout_s = timeout_s
         self.http = KeepAliveHttp(max_idle_per_host=1024)
         self.latencies: list[float] = []
         self.errors = 0
+        self.writes_sent = 0
         self.degraded = 0
         self.error_samples: list[str] = []
         self.build_id: str | None = None
@@ -112,7 +139,28 @@ class Runner:
         self._i += 1
         return user
 
+    async def _write(self, started: float) -> None:
+        """One listen written to the events service (a fresh idempotency key per write)."""
+        w = self.writes_cfg
+        self.writes_sent += 1
+        target = f"/put?user_id={self._next_user()}&track_id={w.tracks[self.writes_sent % len(w.tracks)]}"
+        headers = f"X-API-Key: {w.api_key}\r\nIdempotency-Key: load-{self.rng.getrandbits(64):x}\r\n"
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                status, body = await self.http.request("POST", self.events_host, self.events_port, target, headers)
+            problem = "" if status == 200 else f"write {status} {body[:200]!r}"
+        except (TimeoutError, OSError, HttpError, asyncio.IncompleteReadError) as exc:
+            problem = f"write {exc!r}"
+        self.latencies.append(time.perf_counter() - started)
+        if problem:
+            self.errors += 1
+            if len(self.error_samples) < 5:
+                self.error_samples.append(problem)
+
     async def _one(self, started: float) -> None:
+        if self.writes_cfg is not None and self.rng.random() < self.writes_cfg.share:
+            await self._write(started)
+            return
         target = f"/users/{self._next_user()}/recommendations?k={self.k}"
         ok = False
         try:
@@ -158,11 +206,18 @@ class Runner:
         return time.perf_counter() - t0
 
 
-async def run(args: argparse.Namespace, users: list[int]) -> Result:
-    """Warm up (connections, first-touch costs), then measure."""
+def _host_port(base_url: str, option: str) -> tuple[str, int]:
+    url = urlsplit(base_url)
+    if url.scheme != "http" or not url.hostname:
+        raise ValueError(f"{option} must be http://host:port, got {base_url!r}")
+    return url.hostname, url.port or 80
+
+
+async def run(args: argparse.Namespace, users: list[int], writes: Writes | None = None) -> Result:
+    """Warm up (connections, first-touch costs; reads only), then measure."""
     warm = Runner(args.url, users, args.k, args.timeout)
     await warm.closed(4, 1.0)
-    runner = Runner(args.url, users, args.k, args.timeout)
+    runner = Runner(args.url, users, args.k, args.timeout, writes, args.seed)
     runner.http = warm.http  # keep the warmed connections
     if args.mode == "closed":
         elapsed = await runner.closed(args.concurrency, args.duration)
@@ -189,13 +244,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=5.0)
     parser.add_argument("--warehouse", type=Path, default=settings.warehouse_path)
     parser.add_argument("--seed", type=int, default=settings.seed)
+    parser.add_argument("--write-share", type=float, default=0.0,
+                        help="share of requests that write a listen to the events service")
+    parser.add_argument("--events-url", default=settings.url("events"), help="events service base URL")
     parser.add_argument("--json", action="store_true", help="print one JSON line")
     args = parser.parse_args(argv)
     if args.rate <= 0 or args.concurrency < 1 or args.duration <= 0:
         parser.error("--rate, --concurrency and --duration must be positive")
+    if not 0 <= args.write_share <= 1:
+        parser.error("--write-share must be in [0, 1]")
 
     users = pick_users(args.warehouse, args.users, args.cold_share, args.seed)
-    result = asyncio.run(run(args, users))
+    writes = None
+    if args.write_share > 0:
+        from services.security import ClientKey
+
+        key = ClientKey(settings).get()
+        if not key:
+            parser.error("--write-share needs the events API key: set MUSIC_RECS_EVENTS_API_KEYS or start "
+                         "the events service once (it writes data/events/api_key)")
+        writes = Writes(args.write_share, args.events_url, key, pick_tracks(args.warehouse, 5000, args.seed))
+    result = asyncio.run(run(args, users, writes))
     if args.json:
         print(json.dumps(asdict(result)))
     else:
