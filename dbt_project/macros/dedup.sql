@@ -29,8 +29,10 @@ all_ids as (
     full outer join referenced on names.entity_id = referenced.entity_id
 ),
 
-keyed as (
-    select *, {{ dedup_key('std_name', 'raw_id') }} as dedup_key
+keyed as (  -- an empty standardized name (e.g. punctuation only) never merges ids
+    select
+        *,
+        coalesce(nullif(std_name, ''), '#id:' || cast(raw_id as varchar)) as dedup_key
     from all_ids
 ),
 

@@ -1,4 +1,6 @@
--- Compact catalog for serving: names ready to show, one row per canonical track.
+{{ config(materialized='view') }}
+-- Compact catalog for serving: names ready to show, one row per canonical track. A view: the
+-- columns of `items` under their serving names, not a second stored copy.
 with items as (
     select * from {{ ref('items') }}
 ),

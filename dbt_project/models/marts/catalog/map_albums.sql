@@ -1,4 +1,6 @@
--- Every raw album id with its canonical id (the smallest raw id of its duplicate group).
+{{ config(materialized='view') }}
+-- Every raw album id with its canonical id (the smallest raw id of its duplicate group). A view:
+-- two columns of int_albums_deduplicated.
 with deduplicated as (
     select * from {{ ref('int_albums_deduplicated') }}
 ),

@@ -1,4 +1,6 @@
--- Every raw artist id with its canonical id (the smallest raw id of its duplicate group).
+{{ config(materialized='view') }}
+-- Every raw artist id with its canonical id (the smallest raw id of its duplicate group). A view:
+-- two columns of int_artists_deduplicated.
 with deduplicated as (
     select * from {{ ref('int_artists_deduplicated') }}
 ),

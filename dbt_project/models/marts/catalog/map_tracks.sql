@@ -1,4 +1,6 @@
--- Every raw track id with its canonical id (the smallest raw id of its duplicate group).
+{{ config(materialized='view') }}
+-- Every raw track id with its canonical id (the smallest raw id of its duplicate group). A view:
+-- two columns of int_tracks_deduplicated.
 with deduplicated as (
     select * from {{ ref('int_tracks_deduplicated') }}
 ),
