@@ -21,6 +21,7 @@ STEPS: dict[str, str] = {
     "ranker": "models_py.ranker",
     "evaluate": "models_py.evaluate",
     "export": "models_py.export",
+    "serving": "models_py.serving",
 }
 
 

@@ -37,6 +37,7 @@ class Tables:
     """Warehouse tables: inputs built by dbt, outputs written by ``models_py``."""
 
     # inputs (dbt marts)
+    Events = "events"
     Items = "items"
     ItemGenres = "item_genres"
     ItemArtists = "item_artists"

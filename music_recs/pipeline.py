@@ -27,6 +27,7 @@ import duckdb
 from music_recs.config import Settings, get_settings
 from music_recs.logs import setup_logging
 from music_recs.raw import RawDataError, raw_files_present, validate
+from music_recs.serving_arrays import remove_serving_dir
 from music_recs.warehouse import SERVED_TABLES, new_build_path, publish
 
 DEFAULT_RAW_URI = Settings.model_fields["raw_uri"].default
@@ -148,6 +149,7 @@ def build(settings: Settings, dbt_only: bool = False) -> Path:
         log.error("build failed; %s is left unpublished and removed", build_path.name)
         for path in (build_path, build_path.with_name(build_path.name + ".wal")):
             path.unlink(missing_ok=True)
+        remove_serving_dir(build_path)
         raise
     if dbt_only:
         log.info("dbt-only build done in %.1fs; NOT published (no trained tables): %s is "

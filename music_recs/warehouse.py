@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from music_recs.config import Settings, get_settings
+from music_recs.serving_arrays import remove_serving_dir, serving_dir
 
 BUILDS_DIRNAME = "builds"
 BUILD_PREFIX = "music_recs-"
@@ -136,6 +137,9 @@ def prune(settings: Settings) -> list[Path]:
             if path.exists():
                 path.unlink()
                 removed.append(path)
+        if serving_dir(old).exists():
+            remove_serving_dir(old)
+            removed.append(serving_dir(old))
     return removed
 
 

@@ -3,10 +3,12 @@
 Why: a request must be an indexed lookup, never a scan. DuckDB cannot add an index to a
 read-only file, an unordered table costs a full scan per point query, and even a pruned
 point query costs ~1 ms of CPU (measured in BENCHMARKS.md, "Services (load)"). Serving
-tables (similarity and popularity lists, the raw→canonical track map, catalog names, and the
-per-user tables up to ``serving_memory_rows``) are therefore loaded into sorted numpy arrays
-(CSR layout: keys, offsets, values) and looked up with a binary search: microseconds per
-request, about 16-24 bytes per row.
+tables (similarity and popularity lists, the raw→canonical track map, catalog names) are
+therefore loaded into sorted numpy arrays (CSR layout: keys, offsets, values) and looked up
+with a binary search: microseconds per request, about 16-24 bytes per row. The per-user
+tables (``recs_final``, heard tracks) are memory-mapped from the files the build writes
+beside itself (music_recs/serving_arrays.py); a build without them (or an older one) has
+them loaded when they fit ``serving_memory_rows``, else queried in DuckDB.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from music_recs import serving_arrays
+
 
 @dataclass(frozen=True)
 class KeyedLists:
@@ -25,7 +29,7 @@ class KeyedLists:
 
     keys: np.ndarray  # sorted unique keys, int64
     offsets: np.ndarray  # len(keys) + 1, int64
-    values: np.ndarray  # int64
+    values: np.ndarray  # int32/int64 (memory-mapped for the per-user lists of a build)
     scores: np.ndarray | None  # float64, or None when the lists carry no score
 
     @classmethod
@@ -89,21 +93,41 @@ def load_if_small(table: str, sql: str, max_rows: int) -> Callable[[duckdb.DuckD
     return warm
 
 
+def mapped_or(name: str, fallback: Callable[[duckdb.DuckDBPyConnection], KeyedLists | None]
+              ) -> Callable[[duckdb.DuckDBPyConnection], KeyedLists | None]:
+    """Warmer: the build's memory-mapped serving list ``name`` (written by the build's
+    ``serving`` step, music_recs/serving_arrays.py) if present, else ``fallback``.
+
+    Mapped lists cost no load time and no private memory (pages are shared by every service
+    through the page cache), so they are used whatever their size.
+    """
+
+    def warm(con: duckdb.DuckDBPyConnection) -> KeyedLists | None:
+        build = serving_arrays.database_path(con)
+        arrays = serving_arrays.open_lists(serving_arrays.serving_dir(build) / name) if build else None
+        if arrays is None:
+            return fallback(con)
+        return KeyedLists(keys=arrays.keys, offsets=arrays.offsets, values=arrays.values,
+                          scores=arrays.scores)
+
+    return warm
+
+
 def load_recs_final(max_rows: int) -> Callable[[duckdb.DuckDBPyConnection], KeyedLists | None]:
-    """``recs_final`` keyed by user (in rank order), if small enough."""
-    return load_if_small(
+    """``recs_final`` keyed by user (in rank order): mapped, else in memory if small enough."""
+    return mapped_or("recs_final", load_if_small(
         "recs_final",
         "SELECT user_id::BIGINT, track_id::BIGINT, score::DOUBLE FROM recs_final "
         "ORDER BY user_id, rank",
         max_rows,
-    )
+    ))
 
 
 def load_heard(max_rows: int) -> Callable[[duckdb.DuckDBPyConnection], KeyedLists | None]:
-    """Warehouse ``events`` as user → heard tracks, if small enough."""
-    return load_if_small(
+    """Warehouse ``events`` as user → heard tracks: mapped, else in memory if small enough."""
+    return mapped_or("heard", load_if_small(
         "events", "SELECT user_id::BIGINT, track_id::BIGINT FROM events ORDER BY user_id", max_rows
-    )
+    ))
 
 
 @dataclass(frozen=True)

@@ -80,3 +80,23 @@ def test_export_folds_into_next_build_format(tiny_stack: Stack, tmp_path) -> Non
         f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM '{tmp_path / 'online.parquet'}')"
     ).fetchall())
     assert types == {"user_id": "INTEGER", "track_id": "BIGINT", "started_at": "TIMESTAMP"}
+
+
+def test_the_build_writes_the_serving_lists_the_services_map(tiny_build) -> None:  # noqa: ANN001
+    """The build's ``serving`` step leaves recs_final and heard lists beside the build file,
+    equal to the tables (recs_final in rank order)."""
+    from music_recs.serving_arrays import open_lists, serving_dir
+
+    build = tiny_build.db_path.resolve()
+    recs, heard = (open_lists(serving_dir(build) / name) for name in ("recs_final", "heard"))
+    assert recs is not None and heard is not None
+    con = duckdb.connect(str(build), read_only=True)
+    try:
+        rows = con.execute("SELECT user_id, track_id, score FROM recs_final ORDER BY user_id, rank").fetchall()
+        pairs = con.execute("SELECT user_id, track_id FROM events ORDER BY user_id, track_id").fetchall()
+    finally:
+        con.close()
+    users = recs.keys.repeat(recs.offsets[1:] - recs.offsets[:-1])
+    assert list(zip(users.tolist(), recs.values.tolist(), recs.scores.tolist())) == rows
+    users = heard.keys.repeat(heard.offsets[1:] - heard.offsets[:-1])
+    assert sorted(zip(users.tolist(), heard.values.tolist())) == pairs
