@@ -1,9 +1,9 @@
-"""Step ``serving``: the per-user lists the services look up, as memory-mapped files.
+"""Step ``serving``: the large lists the services look up, as memory-mapped files.
 
-``recs_final`` (user → recommended tracks in rank order, with scores) and the heard tracks of
-``events`` (user → tracks) are written beside the build file (music_recs/serving_arrays.py
-says why and how); a service that finds them maps them instead of loading the tables or
-querying DuckDB per request.
+``recs_final`` (user → recommended tracks in rank order, with scores), ``similar_tracks``
+(track → similar tracks in rank order) and the heard tracks of ``events`` (user → tracks)
+are written beside the build file (music_recs/serving_arrays.py says why and how); a
+service that finds them maps them instead of loading the tables or querying DuckDB.
 """
 
 from __future__ import annotations
@@ -29,6 +29,13 @@ LISTS: dict[str, tuple[str, str, bool]] = {
         f"FROM {Tables.RecsFinal} ORDER BY {C.User}, {C.Rank}",
         True,
     ),
+    "similar": (
+        f"SELECT {C.Item} AS key, {C.SimilarItem} AS value, {C.Score}::DOUBLE AS score, {C.Rank} AS rank "
+        f"FROM {Tables.SimilarTracks}",
+        f"SELECT {C.Item} AS key, {C.SimilarItem} AS value, {C.Score}::DOUBLE AS score, {C.Rank} AS rank "
+        f"FROM {Tables.SimilarTracks} ORDER BY {C.Item}, {C.Rank}",
+        True,
+    ),
     "heard": (
         f"SELECT {C.User} AS key, {C.Item} AS value FROM {Tables.Events}",
         f"SELECT {C.User} AS key, {C.Item} AS value FROM {Tables.Events} ORDER BY {C.User}",
@@ -42,7 +49,7 @@ def run(db_path: Path, settings: Settings) -> None:
     root = serving_arrays.serving_dir(db_path)
     with timed(log, "serving lists"), connect(db_path, read_only=True,
                                               memory_limit=settings.models_memory_limit) as con:
-        require_tables(con, Tables.RecsFinal, Tables.Events, step="serving")
+        require_tables(con, Tables.RecsFinal, Tables.SimilarTracks, Tables.Events, step="serving")
         for name, (sql, ordered, with_scores) in LISTS.items():
             n = serving_arrays.write(con, sql, root / name, with_scores=with_scores, order_sql=ordered)
             log.info("serving list %s: %d rows in %s", name, n, root / name)

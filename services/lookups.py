@@ -210,8 +210,19 @@ def load_popular_genre(con: duckdb.DuckDBPyConnection) -> KeyedLists:
     )
 
 
+def load_item_genres(con: duckdb.DuckDBPyConnection) -> KeyedLists:
+    """``item_genres`` keyed by canonical track id (a track's genres)."""
+    return KeyedLists.from_query(
+        con, "SELECT track_id::BIGINT, genre_id::BIGINT FROM item_genres ORDER BY track_id, genre_id"
+    )
+
+
 def load_similar(con: duckdb.DuckDBPyConnection) -> KeyedLists:
-    """Similarity lists ``similar_tracks`` keyed by track id."""
+    """Similarity lists ``similar_tracks`` keyed by track id: mapped, else loaded."""
+    return mapped_or("similar", _query_similar)(con)
+
+
+def _query_similar(con: duckdb.DuckDBPyConnection) -> KeyedLists:
     return KeyedLists.from_query(
         con,
         "SELECT track_id::BIGINT, similar_track_id::BIGINT, score::DOUBLE FROM similar_tracks "

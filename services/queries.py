@@ -1,17 +1,21 @@
-"""Per-user lookups on the warehouse (and two rare-path queries).
+"""Per-user lookups on the warehouse (and a rare-path query).
 
 ``recs_final`` and ``events`` grow with users (tens to hundreds of millions of rows at full
-scale): a service keeps them in memory when they fit ``serving_memory_rows`` (the warmers of
-services/lookups.py put them in the session cache) and otherwise asks DuckDB a point query;
-the contract has the pipeline write them ordered by ``user_id`` so such a query prunes row
-groups instead of scanning (docs/ARCHITECTURE.md).
+scale): a service maps the lists the build wrote beside itself, or keeps the tables in memory
+when they fit ``serving_memory_rows`` (the warmers of services/lookups.py put them in the
+session cache), and otherwise asks DuckDB a point query; the contract has the pipeline write
+them ordered by ``user_id`` so such a query prunes row groups instead of scanning
+(docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
 
+from collections import Counter
+
 import duckdb
 
 from music_recs.warehouse_reader import Session
+from services.lookups import KeyedLists
 
 
 def personal_recs(wh: Session, user_id: int, k: int) -> list[tuple[int, float]]:
@@ -38,18 +42,17 @@ def heard_tracks(wh: Session, user_id: int) -> set[int]:
     return {int(r[0]) for r in rows}
 
 
-def genre_preference(cur: duckdb.DuckDBPyConnection, track_ids: list[int]) -> list[tuple[int, float]]:
-    """Genres of the given canonical tracks with their share of the listens, largest first."""
-    if not track_ids:
-        return []
-    rows = cur.execute(
-        "WITH heard AS (SELECT unnest(?::BIGINT[]) AS track_id) "
-        "SELECT g.genre_id::BIGINT, count(*) AS n FROM heard h "
-        "JOIN item_genres g ON g.track_id = h.track_id GROUP BY 1 ORDER BY n DESC, 1",
-        [track_ids],
-    ).fetchall()
-    total = sum(n for _, n in rows)
-    return [(int(g), n / total) for g, n in rows] if total else []
+def genre_preference(genres: KeyedLists, track_ids: list[int]) -> list[tuple[int, float]]:
+    """Genres of the given canonical tracks with their share of the listens, largest first
+    (ties by genre id); ``genres`` is ``item_genres`` keyed by track (lookups.load_item_genres).
+
+    In memory rather than a DuckDB join: it runs on every cold request of a user with
+    listens, and a query costs more CPU than the whole answer otherwise does.
+    """
+    counts = Counter(g for t in track_ids for g in genres.values_of(t))
+    total = sum(counts.values())
+    ranked = sorted(counts.items(), key=lambda gn: (-gn[1], gn[0]))
+    return [(int(g), n / total) for g, n in ranked] if total else []
 
 
 def catalog_fill(cur: duckdb.DuckDBPyConnection, exclude: set[int], n: int) -> list[int]:

@@ -35,6 +35,7 @@ from services.clients import ServiceClient
 from services.lookups import (
     TrackMap,
     load_heard,
+    load_item_genres,
     load_popular,
     load_popular_genre,
     load_recs_final,
@@ -76,7 +77,7 @@ def _cold(reader: WarehouseReader, user_id: int, k: int, online: list[int]) -> O
     with reader.session() as wh:
         heard = queries.heard_tracks(wh, user_id)
         heard.update(wh.cache["track_map"].canonical_many(online))
-        preference = queries.genre_preference(wh.cursor, sorted(heard))
+        preference = queries.genre_preference(wh.cache["item_genres"], sorted(heard))
         recs = genre_aware_popular(wh.cache["popular"], wh.cache["popular_genre"], preference,
                                    heard, k)
         source: Source = "popular_genre" if preference else "popular"
@@ -111,7 +112,7 @@ def create_app(settings: Settings) -> FastAPI:
         title="music_recs offline",
         description="Precomputed re-ranked recommendations; popularity for cold users.",
         warmers={"popular": load_popular, "popular_genre": load_popular_genre,
-                 "track_map": TrackMap.load,
+                 "track_map": TrackMap.load, "item_genres": load_item_genres,
                  "recs_final": load_recs_final(settings.serving_memory_rows),
                  "heard": load_heard(settings.serving_memory_rows)},
         required_tables=REQUIRED,

@@ -6,9 +6,10 @@ import duckdb
 import pytest
 
 from services.final.blend import blend, interleave
-from services.lookups import CatalogIndex, KeyedLists, TrackMap
+from services.lookups import CatalogIndex, KeyedLists, TrackMap, load_item_genres
 from services.online.app import merge_similar
 from services.popularity import genre_aware_popular
+from services.queries import genre_preference
 
 
 def test_interleave_and_blend() -> None:
@@ -83,3 +84,20 @@ def test_catalog_index() -> None:
         30: {"track_name": "c", "artist_name": "A", "album_name": "x", "genre_name": None},
     }
     assert cat.lookup([]) == {}
+
+
+def test_genre_preference_counts_listened_genres_like_the_join() -> None:
+    """Shares of each genre over the tracks' genres, largest first, ties by genre id: what
+    the DuckDB join it replaced returned."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE item_genres AS SELECT * FROM (VALUES (1, 10), (1, 20), (2, 20), "
+                "(3, 30), (4, 10), (5, 40)) t(track_id, genre_id)")
+    genres = load_item_genres(con)
+    tracks = [1, 2, 3, 4, 99]  # 99: no genre
+    want = con.execute(
+        "WITH heard AS (SELECT unnest(?::BIGINT[]) AS track_id) SELECT g.genre_id, count(*) AS n "
+        "FROM heard h JOIN item_genres g USING (track_id) GROUP BY 1 ORDER BY n DESC, 1", [tracks]).fetchall()
+    total = sum(n for _, n in want)
+    assert genre_preference(genres, tracks) == [(g, n / total) for g, n in want]
+    assert genre_preference(genres, tracks)[:2] == [(10, 2 / 5), (20, 2 / 5)]
+    assert genre_preference(genres, []) == [] and genre_preference(genres, [99]) == []
