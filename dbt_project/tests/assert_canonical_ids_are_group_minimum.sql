@@ -1,9 +1,12 @@
 -- A canonical id is the smallest raw id of its group and maps to itself, for all four maps.
 with maps as (
     select 'track' as entity, raw_id, canonical_id from {{ ref('map_tracks') }}
-    union all select 'album', raw_id, canonical_id from {{ ref('map_albums') }}
-    union all select 'artist', raw_id, canonical_id from {{ ref('map_artists') }}
-    union all select 'genre', raw_id, canonical_id from {{ ref('map_genres') }}
+    union all
+    select 'album' as entity, raw_id, canonical_id from {{ ref('map_albums') }}
+    union all
+    select 'artist' as entity, raw_id, canonical_id from {{ ref('map_artists') }}
+    union all
+    select 'genre' as entity, raw_id, canonical_id from {{ ref('map_genres') }}
 ),
 
 group_minimum as (

@@ -4,12 +4,14 @@
 -- events, so checking events checks their ids too (three scans of 188M rows at full scale
 -- would prove nothing more); events_test and events_labels are stored tables of their own.
 with distinct_ids as (
-    select distinct 'events' as source, track_id from {{ ref('events') }}
-    union all select distinct 'events_test', track_id from {{ ref('events_test') }}
-    union all select distinct 'events_labels', track_id from {{ ref('events_labels') }}
+    select distinct 'events' as relation_name, track_id from {{ ref('events') }}
+    union all
+    select distinct 'events_test' as relation_name, track_id from {{ ref('events_test') }}
+    union all
+    select distinct 'events_labels' as relation_name, track_id from {{ ref('events_labels') }}
 )
 
-select distinct_ids.source, distinct_ids.track_id, map_tracks.canonical_id
+select distinct_ids.relation_name, distinct_ids.track_id, map_tracks.canonical_id
 from distinct_ids
-left join {{ ref('map_tracks') }} as map_tracks on map_tracks.raw_id = distinct_ids.track_id
+left join {{ ref('map_tracks') }} as map_tracks on distinct_ids.track_id = map_tracks.raw_id
 where map_tracks.canonical_id is null or map_tracks.canonical_id <> distinct_ids.track_id

@@ -8,7 +8,8 @@ phase_events as (
     select 'fit' as phase, sum(listen_count) as n_listens, count(*) as n_pairs
     from {{ ref('events_fit') }}
     union all
-    select 'serve', sum(listen_count), count(*) from {{ ref('events_train') }}
+    select 'serve' as phase, sum(listen_count) as n_listens, count(*) as n_pairs
+    from {{ ref('events_train') }}
 ),
 
 track_totals as (
@@ -26,15 +27,20 @@ user_totals as (
 cutoffs as (
     select 'fit' as phase, label_start as cutoff from split
     union all
-    select 'serve', split_date from split
+    select 'serve' as phase, split_date as cutoff from split
 )
 
-select phase_events.phase, phase_events.n_listens, track_totals.n_listens as track_listens,
-       user_totals.n_pairs as user_pairs, user_totals.last_listen, cutoffs.cutoff
+select
+    phase_events.phase,
+    phase_events.n_listens,
+    track_totals.n_listens as track_listens,
+    user_totals.n_pairs as user_pairs,
+    user_totals.last_listen,
+    cutoffs.cutoff
 from phase_events
-left join track_totals using (phase)
-left join user_totals using (phase)
-inner join cutoffs using (phase)
+left join track_totals on phase_events.phase = track_totals.phase
+left join user_totals on phase_events.phase = user_totals.phase
+inner join cutoffs on phase_events.phase = cutoffs.phase
 where coalesce(track_totals.n_listens, 0) <> coalesce(phase_events.n_listens, 0)
     or coalesce(track_totals.n_pairs, 0) <> phase_events.n_pairs
     or coalesce(user_totals.n_pairs, 0) <> phase_events.n_pairs

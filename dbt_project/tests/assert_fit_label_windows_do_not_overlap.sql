@@ -4,23 +4,28 @@ with split as (
 ),
 
 fit_late as (
-    select 'fit listen after label_start' as problem, user_id, track_id
-    from {{ ref('events_fit') }} cross join split
-    where last_listen > split.label_start
+    select 'fit listen after label_start' as problem, fit.user_id, fit.track_id
+    from {{ ref('events_fit') }} as fit
+    cross join split
+    where fit.last_listen > split.label_start
 ),
 
 labels_outside as (
-    select 'label listen outside (label_start, split_date]' as problem, user_id, track_id
-    from {{ ref('events_labels') }} cross join split
-    where first_listen <= split.label_start or last_listen > split.split_date
+    select 'label listen outside (label_start, split_date]' as problem, labels.user_id, labels.track_id
+    from {{ ref('events_labels') }} as labels
+    cross join split
+    where labels.first_listen <= split.label_start or labels.last_listen > split.split_date
 ),
 
 both_sets as (
-    select 'pair in fit and labels' as problem, user_id, track_id
-    from {{ ref('events_fit') }}
-    inner join {{ ref('events_labels') }} using (user_id, track_id)
+    select 'pair in fit and labels' as problem, fit.user_id, fit.track_id
+    from {{ ref('events_fit') }} as fit
+    inner join {{ ref('events_labels') }} as labels
+        on fit.user_id = labels.user_id and fit.track_id = labels.track_id
 )
 
 select * from fit_late
-union all select * from labels_outside
-union all select * from both_sets
+union all
+select * from labels_outside
+union all
+select * from both_sets

@@ -19,7 +19,7 @@ mapped as (
         interactions.listen_date,
         interactions.track_seq
     from interactions
-    inner join track_map on track_map.raw_id = interactions.track_id
+    inner join track_map on interactions.track_id = track_map.raw_id
     where interactions.user_id is not null and interactions.listen_date is not null
 )
 

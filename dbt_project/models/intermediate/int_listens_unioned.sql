@@ -33,7 +33,7 @@ online_listens as (
         track_map.canonical_id as track_id,
         least(online_events.listen_date, split.split_date) as listen_date
     from online_events
-    inner join track_map on track_map.raw_id = online_events.track_id
+    inner join track_map on online_events.track_id = track_map.raw_id
     cross join split
     where online_events.user_id is not null and online_events.listen_date is not null
 ),

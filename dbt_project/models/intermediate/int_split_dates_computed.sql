@@ -114,7 +114,7 @@ threshold as (  -- smallest depth with at least the quantile's share of train li
             sum(n_listens) over (order by track_seq) as n_through,
             sum(n_listens) over () as n_total
         from train_depths
-    )
+    ) as cumulative
     where n_through >= cast({{ seq_q }} as double) * n_total
 ),
 
@@ -183,7 +183,8 @@ checked as (
         cast(windows.n_cut_listens as bigint) as n_cut_listens,
         case
             when bounds.n_log_listens is null
-                then 'interactions.parquet has no usable listen (a user, a track of tracks.parquet and a date): see int_interactions_counted and data_quality'
+                then 'interactions.parquet has no usable listen (a user, a track of tracks.parquet and '
+                    || 'a date): see int_interactions_counted and data_quality'
             when split.split_date is null
                 then '{{ split_setting }}: the log has ' || bounds.n_dates
                     || ' listen date(s); a split needs at least 3 (fit, label and test windows)'
@@ -198,7 +199,8 @@ checked as (
                     || label.label_start || ', ' || split.split_date || ']'
             when windows.n_fit_listens = 0
                 then '{{ label_setting }}: no train listen on or before label_start '
-                    || label.label_start || ' (first log date ' || bounds.min_date || '): the fit window is empty'
+                    || label.label_start || ' (first log date ' || bounds.min_date
+                    || '): the fit window is empty'
         end as problem
     from bounds
     cross join split

@@ -4,7 +4,8 @@
 {%- set has_file = true %}
 {%- if execute %}
     {%- set has_file = file_exists(online_path) %}
-    {%- do log('online events: ' ~ online_path ~ (' found' if has_file else ' absent, using none'), info=true) %}
+    {%- do log('online events: ' ~ online_path ~ (' found' if has_file else ' absent, using none'),
+        info=true) %}
 {%- endif %}
 
 with source as (

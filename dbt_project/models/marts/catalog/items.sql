@@ -25,6 +25,18 @@ genres as (
     select raw_id, canonical_id, display_name from {{ ref('int_genres_deduplicated') }}
 ),
 
+named_artists as (  -- display names of the canonical ids
+    select raw_id as artist_id, display_name from artists where raw_id = canonical_id
+),
+
+named_albums as (
+    select raw_id as album_id, display_name from albums where raw_id = canonical_id
+),
+
+named_genres as (
+    select raw_id as genre_id, display_name from genres where raw_id = canonical_id
+),
+
 member_entities as (  -- entities of every raw member, on canonical entity ids
     {%- for entity_type, relation in [('artist', 'artists'), ('album', 'albums'), ('genre', 'genres')] %}
     select
@@ -34,8 +46,8 @@ member_entities as (  -- entities of every raw member, on canonical entity ids
         entities.entity_pos,
         {{ relation }}.canonical_id as entity_id
     from track_map
-    inner join entities on entities.track_id = track_map.raw_id
-    inner join {{ relation }} on {{ relation }}.raw_id = entities.entity_id
+    inner join entities on track_map.raw_id = entities.track_id
+    inner join {{ relation }} on entities.entity_id = {{ relation }}.raw_id
     where entities.entity_type = '{{ entity_type }}'
     {%- if not loop.last %}
     union all
@@ -47,15 +59,14 @@ track_artists as (  -- credit order of the canonical raw track
     select
         credited.track_id,
         list(credited.entity_id order by credited.entity_pos) as artist_ids,
-        string_agg(names.display_name, ', ' order by credited.entity_pos) as artist_names
+        string_agg(named_artists.display_name, ', ' order by credited.entity_pos) as artist_names
     from (
         select track_id, entity_id, min(entity_pos) as entity_pos
         from member_entities
         where entity_type = 'artist' and member_id = track_id
         group by track_id, entity_id
     ) as credited
-    left join (select raw_id, display_name from artists where raw_id = canonical_id) as names
-        on names.raw_id = credited.entity_id
+    left join named_artists on credited.entity_id = named_artists.artist_id
     group by credited.track_id
 ),
 
@@ -70,14 +81,13 @@ track_genres as (  -- union over the duplicate ids
     select
         listed.track_id,
         list(listed.entity_id order by listed.entity_id) as genre_ids,
-        string_agg(names.display_name, ', ' order by listed.entity_id) as genre_names
+        string_agg(named_genres.display_name, ', ' order by listed.entity_id) as genre_names
     from (
         select distinct track_id, entity_id
         from member_entities
         where entity_type = 'genre'
     ) as listed
-    left join (select raw_id, display_name from genres where raw_id = canonical_id) as names
-        on names.raw_id = listed.entity_id
+    left join named_genres on listed.entity_id = named_genres.genre_id
     group by listed.track_id
 ),
 
@@ -88,17 +98,16 @@ final as (
         coalesce(track_artists.artist_ids, []) as artist_ids,
         track_artists.artist_names,
         track_albums.album_id,
-        album_names.display_name as album_name,
+        named_albums.display_name as album_name,
         coalesce(track_genres.genre_ids, []) as genre_ids,
         track_genres.genre_names,
         tracks.track_group_id,
         tracks.version_type
     from tracks
-    left join track_artists on track_artists.track_id = tracks.track_id
-    left join track_albums on track_albums.track_id = tracks.track_id
-    left join track_genres on track_genres.track_id = tracks.track_id
-    left join (select raw_id, display_name from albums where raw_id = canonical_id) as album_names
-        on album_names.raw_id = track_albums.album_id
+    left join track_artists on tracks.track_id = track_artists.track_id
+    left join track_albums on tracks.track_id = track_albums.track_id
+    left join track_genres on tracks.track_id = track_genres.track_id
+    left join named_albums on track_albums.album_id = named_albums.album_id
 )
 
 select * from final
