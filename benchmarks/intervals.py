@@ -21,7 +21,7 @@ import numpy as np
 from benchmarks.bootstrap import paired_ratio
 from models_py import metrics as M
 from models_py import popularity
-from models_py.columns import Tables
+from music_recs.tables import Tables
 from models_py.db import connect
 from models_py.evaluate import load_eval_data, table_lists, with_fallback
 from music_recs.config import get_settings

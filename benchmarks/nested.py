@@ -28,7 +28,7 @@ import duckdb
 
 from music_recs.config import Settings, get_settings
 from music_recs.logs import setup_logging
-from music_recs.pipeline import absolute_settings, build, real_settings
+from orchestration.pipeline import absolute_settings, build, real_settings
 
 log = logging.getLogger("build")
 

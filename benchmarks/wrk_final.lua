@@ -1,5 +1,5 @@
 -- wrk script: GET /users/{id}/recommendations?k=10 on final with random user ids, an
--- independent cross-check of services.loadtest's closed mode. Ids are drawn uniformly from
+-- independent cross-check of benchmarks.loadtest's closed mode. Ids are drawn uniformly from
 -- 1..max_id (wrk -s benchmarks/wrk_final.lua http://127.0.0.1:8000 -- <max_id>); ids above
 -- the warehouse's largest user are cold users.
 local max_id = 100000

@@ -31,8 +31,8 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from models_py import ann
-from models_py.columns import Columns as C
-from models_py.columns import Phases, Tables
+from music_recs.tables import Columns as C
+from music_recs.tables import Phases, Tables
 from models_py.data import Interactions, interactions_cache, load_interactions, positions_of
 from models_py.db import artifacts_dir, connect, require_tables, timed, write_table
 from models_py.metrics import PAD

@@ -24,8 +24,8 @@ import pyarrow as pa
 from models_py import als, ann
 from models_py.arrays import member_of, unique_sorted
 from models_py.clusters import artist_clusters, cluster_ranking, cluster_shares, taste_top_k
-from models_py.columns import Columns as C
-from models_py.columns import Tables
+from music_recs.tables import Columns as C
+from music_recs.tables import Tables
 from models_py.data import Interactions
 from models_py.metrics import PAD
 from models_py.popularity import popularity_scores

@@ -17,8 +17,8 @@ import duckdb
 import numpy as np
 import scipy.sparse as sp
 
-from models_py.columns import Columns as C
-from models_py.columns import Phases, Tables
+from music_recs.tables import Columns as C
+from music_recs.tables import Phases, Tables
 from models_py.db import WarehouseError, artifacts_dir, require_tables
 from music_recs.config import Settings
 

@@ -1,7 +1,7 @@
 """Step ``evaluate``: every metric of evaluation.md for every model → ``eval_metrics`` + report.
 
 Protocol: every test user (events_test) is scored; warm users (train history) get the model's
-list, cold users the popularity fallback (in every model). Tracks heard in train are never
+list, cold users the served cold-start list (music_recs/cold_start.py, in every model). Tracks heard in train are never
 recommended. Models: popularity, als (recs_als), reranked (recs_final) and, when the raw
 folder has the generator's ``_truth/``, the oracle (true test-window relevance of every
 canonical track, heard ones excluded) as an upper reference. This is the only step that
@@ -22,14 +22,15 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from models_py import metrics as M
-from models_py.columns import Columns as C
-from models_py.columns import Phases, Tables
+from models_py import popularity
 from models_py.data import Interactions, interactions_cache, load_interactions
 from models_py.db import connect, existing_tables, require_tables, timed, write_table
-from models_py import popularity
 from models_py.popularity import load_half_life
+from music_recs.cold_start import genre_aware_popular
 from music_recs.config import Settings
 from music_recs.logs import setup_logging
+from music_recs.tables import Columns as C
+from music_recs.tables import Phases, Tables
 
 log = logging.getLogger("models_py.evaluate")
 
@@ -132,6 +133,21 @@ def with_fallback(primary: np.ndarray, fallback: np.ndarray) -> np.ndarray:
         row = (have + extra)[: primary.shape[1]]
         out[r, :] = M.PAD
         out[r, : len(row)] = row
+    return out
+
+
+def with_cold_start(con: duckdb.DuckDBPyConnection, lists: np.ndarray, warm: np.ndarray) -> np.ndarray:
+    """``lists`` with the rows of cold users (``~warm``) replaced by the served cold-start
+    algorithm's answer (music_recs/cold_start.py) from the build's popularity tables: a cold
+    test user has no listens, hence no genre preference and nothing to exclude."""
+    popular = [(int(t), float(s)) for t, s in con.execute(
+        f"SELECT {C.Item}, {C.Score} FROM {Tables.RecsPopular} ORDER BY {C.Rank}").fetchall()]
+    k = lists.shape[1]
+    row = np.full(k, M.PAD, dtype=lists.dtype)
+    got = [t for t, _ in genre_aware_popular(popular, {}, [], set(), k)]
+    row[: len(got)] = got
+    out = lists.copy()
+    out[~np.asarray(warm, dtype=bool)] = row
     return out
 
 
@@ -344,13 +360,14 @@ def run(db_path: Path, settings: Settings) -> None:
     from models_py.report import write_report
 
     with timed(log, "evaluate"), connect(db_path, memory_limit=settings.models_memory_limit) as con:
-        require_tables(con, Tables.EventsTest, Tables.EventsTrain, Tables.RecsAls, Tables.RecsFinal,
+        require_tables(con, Tables.EventsTest, Tables.EventsTrain, Tables.RecsAls, Tables.RecsFinal, Tables.RecsPopular,
                        Tables.Items, Tables.ItemGenres, Tables.ItemArtists, Tables.MapTracks, step="evaluate")
         data = load_eval_data(con, interactions_cache(db_path, settings))
         log.info("test users: %d (%d warm, %d cold), %d relevant pairs", len(data.user_ids),
                  int(data.warm.sum()), int((~data.warm).sum()), len(data.rel_items))
         kmax = max(KS)
-        pop = popularity.recommend(con, data.train, data.user_ids, load_half_life(db_path, settings), kmax)
+        pop = with_cold_start(con, popularity.recommend(con, data.train, data.user_ids,
+                                                        load_half_life(db_path, settings), kmax), data.warm)
         lists = {
             "popularity": pop,
             "als": with_fallback(table_lists(con, Tables.RecsAls, data.user_ids, kmax), pop),

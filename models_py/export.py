@@ -11,7 +11,7 @@ import logging
 import os
 from pathlib import Path
 
-from models_py.columns import EXPORTED_TABLES
+from music_recs.tables import EXPORTED_TABLES
 from models_py.db import connect, require_tables, timed
 from music_recs.config import Settings
 from music_recs.logs import setup_logging

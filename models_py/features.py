@@ -16,8 +16,8 @@ import pandas as pd
 import pyarrow as pa
 
 from models_py.affinity import EntityAffinity
-from models_py.columns import Columns as C
-from models_py.columns import Tables
+from music_recs.tables import Columns as C
+from music_recs.tables import Tables
 from models_py.data import Interactions, phase_events, positions_of
 
 #: Model inputs, in the order the CatBoost model sees them.

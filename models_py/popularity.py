@@ -18,8 +18,8 @@ import numpy as np
 import pyarrow as pa
 
 from models_py import metrics as M
-from models_py.columns import Columns as C
-from models_py.columns import Phases, Tables
+from music_recs.tables import Columns as C
+from music_recs.tables import Phases, Tables
 from models_py.data import Interactions, interactions_cache, load_interactions, phase_events, read_split, reference_date
 from models_py.db import artifacts_dir, connect, require_tables, timed, write_table
 from models_py.topk import top_k_from_ranking

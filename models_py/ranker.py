@@ -27,8 +27,8 @@ import pyarrow as pa
 from models_py import als
 from models_py import metrics as M
 from models_py.candidates import PhaseModels, candidates, recent_top
-from models_py.columns import Columns as C
-from models_py.columns import Phases, Tables
+from music_recs.tables import Columns as C
+from music_recs.tables import Phases, Tables
 from models_py.data import Interactions, interactions_cache, load_interactions
 from models_py.db import artifacts_dir, connect, require_tables, timed, write_table
 from models_py.features import FEATURES, REQUIRED_TABLES, PhaseFeatures, candidate_features, prepare_phase

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models_py.columns import Columns as C
+from music_recs.tables import Columns as C
 from models_py.db import artifacts_dir
 from music_recs.config import Settings
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from models_py.columns import Columns as C
-from models_py.columns import Tables
+from music_recs.tables import Columns as C
+from music_recs.tables import Tables
 from models_py.db import connect, require_tables, timed
 from music_recs import serving_arrays
 from music_recs.config import Settings

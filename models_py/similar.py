@@ -16,8 +16,8 @@ import scipy.sparse as sp
 
 from models_py import ann
 from models_py.als import AlsModel, factors_path
-from models_py.columns import Columns as C
-from models_py.columns import Phases, Tables
+from music_recs.tables import Columns as C
+from music_recs.tables import Phases, Tables
 from models_py.data import positions_of, recent_track_ids, serve_track_ids
 from models_py.db import connect, require_tables, timed, write_table
 from models_py.metrics import PAD

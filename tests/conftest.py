@@ -1,7 +1,7 @@
 """Session-wide fixtures: tiny generated data and one real build of the whole pipeline.
 
 Expensive things are built once per test session and shared: generating `tiny` data and
-running `music_recs.pipeline.build` on it (real dbt, real training, real DuckDB file).
+running `orchestration.pipeline.build` on it (real dbt, real training, real DuckDB file).
 """
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ def tiny_raw_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_build(tmp_path_factory: pytest.TempPathFactory, tiny_raw_dir: Path) -> TinyBuild:
-    """`music_recs.pipeline.build` run once on tiny data (dbt + models + publish)."""
-    from music_recs.pipeline import build
+    """`orchestration.pipeline.build` run once on tiny data (dbt + models + publish)."""
+    from orchestration.pipeline import build
 
     root = tmp_path_factory.mktemp("tiny_build")
     # the re-ranker is served even where a single list wins on the tiny log's few label users:

@@ -25,8 +25,8 @@ import scipy.sparse as sp
 
 from models_py import metrics as M
 from models_py import popularity
-from models_py.columns import Columns as C
-from models_py.columns import Phases, Tables
+from music_recs.tables import Columns as C
+from music_recs.tables import Phases, Tables
 from models_py.evaluate import EvalData, load_eval_data, table_lists, with_fallback
 
 log = logging.getLogger("benchmarks.real")

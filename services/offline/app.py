@@ -40,7 +40,7 @@ from services.lookups import (
     load_popular_genre,
     load_recs_final,
 )
-from services.popularity import genre_aware_popular
+from music_recs.cold_start import genre_aware_popular
 
 SERVICE = "offline"
 REQUIRED = ("recs_final", "recs_popular", "recs_popular_genre", "item_genres", "events",

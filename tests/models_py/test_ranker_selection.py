@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from models_py import ranker
-from models_py.columns import Columns as C
+from music_recs.tables import Columns as C
 from models_py.features import FEATURES
 from music_recs.config import Settings
 

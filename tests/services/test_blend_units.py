@@ -8,7 +8,7 @@ import pytest
 from services.final.blend import blend, interleave
 from services.lookups import CatalogIndex, KeyedLists, TrackMap, load_item_genres
 from services.online.app import merge_similar
-from services.popularity import genre_aware_popular
+from music_recs.cold_start import genre_aware_popular
 from services.queries import genre_preference
 
 

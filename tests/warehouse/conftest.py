@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from music_recs.dbt_runner import run_dbt
+from orchestration.dbt_runner import run_dbt
 from tests.warehouse.handmade_raw import write_handmade_raw, write_online_events
 from tests.warehouse.messy_raw import SPLIT_QUANTILE, write_messy_raw
 

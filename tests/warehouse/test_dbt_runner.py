@@ -1,4 +1,4 @@
-"""music_recs.dbt_runner: vars from settings, and failures that name what failed."""
+"""orchestration.dbt_runner: vars from settings, and failures that name what failed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from music_recs.config import Settings
-from music_recs.dbt_runner import dbt_vars_from_settings, run_dbt
+from orchestration.dbt_runner import dbt_vars_from_settings, run_dbt
 
 
 def test_vars_from_settings_keep_secrets_out_of_vars() -> None:
@@ -50,7 +50,7 @@ def test_failed_nodes_are_named_from_run_results(tmp_path: Path) -> None:
     """The summary names data tests without their hash, and models/unit tests by name."""
     import json
 
-    from music_recs.dbt_runner import failed_nodes
+    from orchestration.dbt_runner import failed_nodes
 
     results = {"results": [
         {"unique_id": "model.music_recs.items", "status": "success", "message": "OK"},

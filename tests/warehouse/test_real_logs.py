@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from music_recs.dbt_runner import run_dbt
+from orchestration.dbt_runner import run_dbt
 from tests.warehouse import messy_raw as mr
 
 

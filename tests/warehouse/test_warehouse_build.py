@@ -302,7 +302,7 @@ def test_views_work_in_a_renamed_copy_of_the_build(tiny_warehouse, tmp_path) -> 
 
 
 def test_floor_tool_replays_the_slowest_models(tiny_warehouse, tmp_path) -> None:
-    """`python -m music_recs.dbt_floor` reruns a finished build's compiled models alone: the
+    """`python -m benchmarks.dbt_floor` reruns a finished build's compiled models alone: the
     rows it gets equal the built tables', and --persist leaves the file as it found it."""
     run_dir = tmp_path / "tiny"  # the run dir's name is the build's catalog name
     run_dir.mkdir()
@@ -311,7 +311,7 @@ def test_floor_tool_replays_the_slowest_models(tiny_warehouse, tmp_path) -> None
     shutil.copyfile(tiny_warehouse["db"], db)
     for extra in ([], ["--persist"]):
         done = subprocess.run(
-            [sys.executable, "-m", "music_recs.dbt_floor", "--run-dir", str(run_dir), "--db", str(db),
+            [sys.executable, "-m", "benchmarks.dbt_floor", "--run-dir", str(run_dir), "--db", str(db),
              "--top", "3", "--memory-limit", "1GB", "--threads", "1", *extra],
             capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-2000:]

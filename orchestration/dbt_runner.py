@@ -202,7 +202,7 @@ def failed_nodes(results_file: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m music_recs.dbt_runner <dbt args...>`: dbt on the dev file with settings' vars."""
+    """`python -m orchestration.dbt_runner <dbt args...>`: dbt on the dev file with settings' vars."""
     from music_recs.config import get_settings
     from music_recs.logs import setup_logging
 

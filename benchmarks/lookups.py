@@ -4,7 +4,7 @@ Why: the services must answer with an indexed lookup, never a scan; this measure
 option costs per request (CPU, single thread) and what loading the in-memory form costs, so
 the choice in services/lookups.py rests on numbers. Usage::
 
-    python -m services.bench_lookups --warehouse warehouse/music_recs.duckdb --n 500
+    python -m benchmarks.lookups --warehouse warehouse/music_recs.duckdb --n 500
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _time(fn: Callable[[int], object], keys: list[int]) -> tuple[float, float, f
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.bench_lookups", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.lookups", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--warehouse", type=Path, required=True)
     parser.add_argument("--n", type=int, default=500, help="lookups per case")

@@ -11,7 +11,7 @@ With ``--persist`` the result is written into the build file itself, as the buil
 untimed. That is the like-for-like cost of a model; the temp-table figure is the cost of the
 query alone. ``--persist`` modifies the file (use a copy you can spare).
 
-    python -m music_recs.dbt_floor --run-dir target/dbt-runs/<build id> --db <build file> --top 6
+    python -m benchmarks.dbt_floor --run-dir target/dbt-runs/<build id> --db <build file> --top 6
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for name, build_s, sql_file in slowest_models(args.run_dir, args.top):
         out = subprocess.run(
-            [sys.executable, "-m", "music_recs.dbt_floor", "--run-dir", str(args.run_dir),
+            [sys.executable, "-m", "benchmarks.dbt_floor", "--run-dir", str(args.run_dir),
              "--db", str(args.db), "--memory-limit", args.memory_limit,
              "--threads", str(args.threads), "--one", str(sql_file),
              *(["--persist"] if args.persist else [])],

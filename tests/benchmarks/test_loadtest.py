@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from services import loadtest
+from benchmarks import loadtest
 
 
 def test_open_loop_with_writes_reads_final_and_stores_listens(handmade_stack, capsys, monkeypatch):

@@ -5,7 +5,7 @@ not on model quality; this writes the contract's serving tables (random content,
 sizes by default) in seconds, so load figures can be taken before a real build exists.
 Never used by the pipeline. Usage::
 
-    python -m services.bench_warehouse --out /tmp/bench/warehouse/builds/music_recs-bench.duckdb \
+    python -m benchmarks.synthetic_warehouse --out /tmp/bench/warehouse/builds/music_recs-bench.duckdb \
         --publish /tmp/bench/warehouse/music_recs.duckdb [--unordered-events]
 """
 
@@ -69,7 +69,7 @@ def write_bench_warehouse(out: Path, users: int, tracks: int, listens: int, n_re
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.bench_warehouse", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.synthetic_warehouse", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True, help="new build file")
     parser.add_argument("--publish", type=Path, help="symlink to point at it (atomic swap)")

@@ -123,7 +123,7 @@ def build(settings: Settings, dbt_only: bool = False) -> Path:
     unpublished: it lacks the trained tables the services read, so the served warehouse stays
     the previous complete build.
     """
-    from music_recs.dbt_runner import dbt_vars_from_settings, run_dbt
+    from orchestration.dbt_runner import dbt_vars_from_settings, run_dbt
 
     settings = absolute_settings(settings)
     started = time.perf_counter()
@@ -157,7 +157,7 @@ def build(settings: Settings, dbt_only: bool = False) -> Path:
                  "read_only=True)", time.perf_counter() - started, settings.warehouse_path,
                  str(build_path), extra={"data": {"unpublished_build": str(build_path)}})
         return build_path
-    from models_py.columns import TRAINED_TABLES
+    from music_recs.tables import TRAINED_TABLES
 
     with step("publish"):
         link = publish(build_path, settings, required=(*SERVED_TABLES, *TRAINED_TABLES))
@@ -209,7 +209,7 @@ def build_real(settings: Settings, dataset: str, max_users: int = 0, dates: str 
 def main(argv: list[str] | None = None) -> int:
     from music_recs.public_logs import DATASETS
 
-    parser = argparse.ArgumentParser(prog="python -m music_recs.pipeline")
+    parser = argparse.ArgumentParser(prog="python -m orchestration.pipeline")
     sub = parser.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="build the warehouse, train, evaluate and publish")
     b.add_argument("--dbt-only", action="store_true",

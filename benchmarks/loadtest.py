@@ -13,8 +13,8 @@ Users are drawn (seeded) from the served warehouse: a mix of users with history 
 events service instead (``POST /put`` with the API key and a fresh ``Idempotency-Key``), the
 realistic mix of an app that reads recommendations and reports plays. Usage::
 
-    python -m services.loadtest --mode open --rate 200 --duration 60 --write-share 0.1
-    python -m services.loadtest --mode closed --concurrency 16 --duration 30
+    python -m benchmarks.loadtest --mode open --rate 200 --duration 60 --write-share 0.1
+    python -m benchmarks.loadtest --mode closed --concurrency 16 --duration 30
 """
 
 from __future__ import annotations
@@ -231,7 +231,7 @@ async def run(args: argparse.Namespace, users: list[int], writes: Writes | None 
 
 def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
-    parser = argparse.ArgumentParser(prog="python -m services.loadtest", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.loadtest", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default=settings.url("final"), help="final service base URL")
     parser.add_argument("--mode", choices=("open", "closed"), default="open")
