@@ -6,6 +6,7 @@ PYTHON_SYS ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PEERS_VENV := benchmarks/.venv-peers
+LINT_VENV := .venv-lint
 REAL_DATASETS := ml-1m ml-latest-small
 export OPENBLAS_NUM_THREADS ?= 1
 export PYTHONUNBUFFERED := 1
@@ -33,6 +34,23 @@ dbt: venv ## Only run `dbt build` into a new warehouse file (no training; logged
 
 test: venv ## Run the test suite (tiny data, real DuckDB/dbt/uvicorn/S3 server)
 	$(PY) -m pytest
+
+$(LINT_VENV)/.installed: requirements-lint.txt
+	test -x $(LINT_VENV)/bin/python || $(PYTHON_SYS) -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LINT_VENV)/bin/python -m pip install --quiet -r requirements-lint.txt
+	touch $@
+
+lint: $(LINT_VENV)/.installed ## ruff (lint + format check), import-linter layers, sqlfluff on the dbt models
+	$(LINT_VENV)/bin/ruff check .
+	$(LINT_VENV)/bin/ruff format --check .
+	PYTHONPATH=. $(LINT_VENV)/bin/lint-imports
+	MUSIC_RECS_BUILD_DB=$$(mktemp -d)/lint.duckdb DBT_TARGET_PATH=$$(mktemp -d) \
+	  $(LINT_VENV)/bin/sqlfluff lint dbt_project/
+
+format: $(LINT_VENV)/.installed ## Apply ruff's fixes and formatting
+	$(LINT_VENV)/bin/ruff check --fix .
+	$(LINT_VENV)/bin/ruff format .
 
 serve: venv ## Start the four services on loopback (8000-8003), supervised: a crashed one is restarted
 	$(PY) -m services.run
@@ -64,7 +82,17 @@ nested: venv ## Build the nested validation warehouse (its test = the last build
 intervals: venv ## Bootstrap 95% intervals of final / ALS and final / popularity NDCG@5 (DB=<build file>, default: served)
 	$(PY) -m benchmarks.intervals $(if $(DB),--db $(DB))
 
+bench-load: venv ## Load the running services (make serve): open loop, RATE=200 req/s, DURATION=60 s, 10% keyed writes
+	$(PY) -m benchmarks.loadtest --mode open --rate $(or $(RATE),200) --duration $(or $(DURATION),60) --write-share 0.1
+
+bench-lookups: venv ## Per-request lookup costs on the served build (in-memory / mapped lists vs DuckDB point queries)
+	$(PY) -m benchmarks.lookups --warehouse $(or $(DB),warehouse/music_recs.duckdb)
+
+bench-dbt-floor: venv ## The slowest compiled models of a dbt build rerun alone (RUN_DIR=target/dbt-runs/<build>, DB=<its file>)
+	$(PY) -m benchmarks.dbt_floor --run-dir $(or $(RUN_DIR),$$(ls -d target/dbt-runs/* | tail -1)) \
+	  --db $(or $(DB),$$(readlink -f warehouse/music_recs.duckdb))
+
 clean: ## Remove built warehouses, logs and reports (keeps data/ and the venv)
 	rm -rf warehouse/builds warehouse/music_recs.duckdb warehouse/artifacts logs reports target
 
-.PHONY: help venv data build dbt test serve s3 upload sql real bench-real nested intervals clean
+.PHONY: help venv data build dbt test lint format serve s3 upload sql real bench-real nested intervals bench-load bench-lookups bench-dbt-floor clean
