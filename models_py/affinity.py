@@ -2,8 +2,8 @@
 
 The warehouse holds the same numbers as views (``user_genre_affinity``,
 ``user_artist_affinity``: a user's tracks carrying the entity and their share of the user's
-tracks in the phase). Why not read them: a serve chunk asked DuckDB for ~5M pairs' affinities
-through the views, ~5 s a chunk at full scale (BENCHMARKS.md); the counts are one sparse
+tracks in the phase). Why not read them: a serve chunk would ask DuckDB for millions of
+pairs' affinities through the views, a join per chunk, while the counts are one sparse
 product of the chunk's rows of the matrix the ranker already holds with a track → entity
 matrix. A test checks the values against the views.
 """

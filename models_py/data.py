@@ -100,7 +100,7 @@ def positions_of(ids: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Position of each ``query`` value in ``ids`` (any order, unique), -1 when absent.
 
     Why two paths: at full scale ~190M queries hit 1.3M ids; a dense id → position table
-    answers them with one gather (seconds), a binary search takes minutes.
+    answers them with one gather, far cheaper than a binary search per query.
     """
     ids = np.asarray(ids)
     query = np.asarray(query)

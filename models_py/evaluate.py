@@ -39,8 +39,8 @@ SEGMENTS: tuple[str, ...] = ("all", "warm", "cold")
 MODELS: tuple[str, ...] = ("popularity", "als", "reranked", "oracle")
 #: Oracle work units: users per block (so a block's users × canonical tracks scores stay
 #: within ORACLE_BLOCK_SCORES float64s: 8 users at full scale) and (user, raw track) pairs
-#: per inner chunk (sized for the CPU cache: the same numpy passes run ~10x faster on a
-#: 2 MB chunk than on a block that only fits in RAM).
+#: per inner chunk (sized for the CPU cache: the same numpy passes run much faster on a chunk
+#: that stays in cache than on a block that only fits in RAM).
 ORACLE_BLOCK_SCORES = 8_000_000
 ORACLE_CHUNK_PAIRS = 1 << 18
 
@@ -177,8 +177,9 @@ class OracleScorer:
     """``Truth.score`` of every (user, raw track) pair, aggregated per canonical track.
 
     Why: ``Truth.score`` works on flat pair arrays (every per-user field gathered once per
-    pair, the 6-component taste mixture compared per pair); at full scale (1M raw tracks)
-    that is ~3.5 µs a pair, ~4 h for the oracle's 4,000 users. Here per-track fields are
+    pair, the 6-component taste mixture compared per pair); at full scale (1M raw tracks) that
+    is a million pairs per user, each paying the full per-pair cost, far beyond the
+    evaluation's time budget for the oracle's users. Here per-track fields are
     gathered once, the taste mixture becomes a users × clusters table, favourite-artist hits
     come from the tracks of each favourite artist, and the users × tracks arrays are worked
     on in cache-sized chunks. Every pair goes through the same floating-point operations in

@@ -122,9 +122,9 @@ USER_FEATURES: tuple[str, ...] = (
 class PhaseFeatures:
     """A phase's per-track and per-user features as arrays, read once per phase.
 
-    Why arrays: a serve chunk has ~5M candidate rows; looking their track and user features
-    up by position costs well under a second, while joining them in DuckDB and carrying ~40
-    double columns back through arrow cost ~10 s a chunk at full scale (BENCHMARKS.md). Each
+    Why arrays: a serve chunk has millions of candidate rows; looking their track and user
+    features up by position is a gather, while joining them in DuckDB and carrying ~40 double
+    columns back through arrow costs a join and a copy per chunk. Each
     matrix ends with one all-NaN row, which ids without features (position -1) pick.
     """
 

@@ -4,10 +4,10 @@ Why: the model steps allocate and free arrays of tens of MB to GBs in loops (a r
 chunk builds ~5.6M candidate rows x ~45 columns). glibc serves every allocation above 32 MB
 with a fresh mmap and returns it with munmap when freed, so each chunk page-faults all of its
 memory in again. With mmap off and a large trim threshold, freed memory stays in the heap and
-the next chunk reuses it: at full scale a serve chunk took 39 s instead of 56-59 s with the
-same serve-phase peak, ALS scoring 134 s instead of 226 s; the whole build's peak RSS rose
-from 13.3 to 14.7 GiB (BENCHMARKS.md). Same effect as MALLOC_MMAP_MAX_=0 in the
-environment, set from code so every way of running the steps gets it.
+the next chunk reuses it: the page faults go and the serve phase's peak stays where it was,
+at the price of a somewhat higher peak for the whole build. Same effect as
+MALLOC_MMAP_MAX_=0 in the environment, set from code so every way of running the steps gets
+it.
 """
 
 from __future__ import annotations

@@ -46,8 +46,8 @@ LOSSES = ("Logloss", "YetiRank")
 SOURCES: dict[str, str] = {"als": "als_rank", "popularity": "pop_rank"}
 VALIDATION_K = 5
 #: Users scored per serve chunk. Each chunk's feature query joins the phase's affinity tables
-#: once: at full scale a 40k-user chunk (5.4M candidate rows) costs 24% less query time per
-#: user than 10k, and the step's peak RSS (14.0 GB, reached while loading) did not move.
+#: once, so larger chunks spread that fixed cost over more users; at this size a chunk's
+#: candidate frame still does not raise the step's peak memory, which is reached while loading.
 SERVE_CHUNK_USERS = 40000
 
 
@@ -249,7 +249,7 @@ def fit_ranker(data: TrainingData, settings: Settings) -> Selection:
         return Selection(None, best, results, n_valid)
     model = models[best]
     # the winner on all training users is the served model only without the refit below;
-    # with it, that fit would buy one more validation number (89 s at full scale)
+    # with it, that fit would only buy one more validation number at the cost of a full fit
     if len(select_users) < len(train_users) and not settings.ranker_refit_all:
         with timed(log, f"CatBoost {best} on all {len(train_users)} training users"):
             model = _catboost(best, settings)
@@ -330,7 +330,7 @@ def serve(pm: PhaseModels, feats: PhaseFeatures, model, settings: Settings) -> p
 
     The next chunk's recent-taste search runs in a second thread while this chunk is scored:
     faiss releases the GIL and the rest of a chunk is mostly single-threaded numpy, so the two
-    share the 2 cores (the same lists as searching in turn; BENCHMARKS.md has the times).
+    share the 2 cores (the same lists as searching in turn).
     """
     inter = pm.inter
     chunks = [np.arange(lo, min(lo + SERVE_CHUNK_USERS, inter.n_users))
@@ -389,8 +389,8 @@ def load_model(db_path: Path, settings: Settings):
 def fit_phase(con: duckdb.DuckDBPyConnection, db_path: Path, half_life: float,
               settings: Settings) -> Selection:
     """ALS on events_fit, labelled candidates, the CatBoost model. A function of its own so
-    the fit-phase matrix, factors and candidates (~5 GB at full scale) are freed before the
-    serve phase loads events_train."""
+    the fit-phase matrix, factors and candidates (gigabytes at full scale) are freed before
+    the serve phase loads events_train."""
     fit_inter = load_interactions(con, Phases.Fit, interactions_cache(db_path, settings))
     with timed(log, "ALS on events_fit"):
         fit_model = als.train(fit_inter, settings)

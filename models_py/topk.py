@@ -83,7 +83,7 @@ def top_k_from_ranking(
     How: with the user's heard positions in the ranking sorted, s_0 < s_1 < ..., a_i = s_i − i
     unheard positions precede s_i, so the j-th unheard position is j + #{i : a_i <= j}: one
     sort and one binary search per user and j, O(heard pairs), instead of a users × (k + most
-    heard) mask (which cost ~52 s per call over the ~0.9M full-scale label users).
+    heard) mask, whose size grows with the heaviest listener and dominates at full scale.
     """
     ranked_items = np.asarray(ranked_items, dtype=np.int64)
     rows = np.asarray(rows, dtype=np.int64)
@@ -166,9 +166,9 @@ def top_k_norm_bounded(
     Why: u·i <= |u|·|i|. With items sorted by norm, when a user's k-th best unheard score among
     the T largest-norm items beats |u| times the largest norm left out, no other item can
     enter the top k: the answer is exact. ALS item norms grow with popularity (at full scale
-    they span four orders of magnitude: 7e-4 .. 10.5) and the first 16k of 871k items settle
-    nearly every user. Unsettled users retry with 4·T items, then all of them. Score blocks
-    are kept within ``block_bytes``.
+    they span four orders of magnitude), so the first round's largest-norm items settle
+    nearly every user (BENCHMARKS.md, "The full build"). Unsettled users retry with 4·T
+    items, then all of them. Score blocks are kept within ``block_bytes``.
     """
     n_users, n_items = user_vecs.shape[0], item_vecs.shape[0]
     out_idx, out_score = empty_top_k(user_vecs, item_vecs, k, exclude)

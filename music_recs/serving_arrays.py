@@ -1,12 +1,13 @@
 """Per-user serving lists stored next to a build as ``.npy`` files the services memory-map.
 
 Why: at full scale the per-user tables (``recs_final`` ~64M rows, ``events`` ~190M) are too
-large to load into each service process (one load of ``events`` peaked at 14 GB and the
-kernel killed it), and a DuckDB point query costs about a millisecond of CPU per lookup, which
-four services pay several times per request. The build writes each list once in CSR layout
-(sorted keys, offsets, values[, scores]); every service maps the files read-only, so the pages
-are shared through the page cache, a new build opens in milliseconds (no load holding the GIL
-during a swap), and a lookup is a binary search.
+large to load into each service process (every process would hold its own copy, and a load
+peaks at several times the size of the result), and a DuckDB point query costs far more CPU
+than a binary search, which four services would pay several times per request. The build
+writes each list once in CSR layout (sorted keys, offsets, values[, scores]); every service
+maps the files read-only, so the pages are shared through the page cache, a new build opens
+without loading anything (no load holding the GIL during a swap), and a lookup is a binary
+search.
 
 Layout: ``<build>.serving/<name>/{keys,offsets,values[,scores]}.npy`` plus ``meta.json``,
 written last, so a reader never maps a half-written list (no ``meta.json`` = not there).

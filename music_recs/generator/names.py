@@ -84,8 +84,9 @@ class NameMaker:
 
     def __init__(self, rng: np.random.Generator) -> None:
         self.rng = rng
-        # scalar draws go through Python's Mersenne Twister (seeded from ``rng``): ~20x faster
-        # than numpy scalar calls, and names are drawn a few million times at full scale
+        # scalar draws go through Python's Mersenne Twister (seeded from ``rng``): a numpy
+        # scalar call carries much more overhead, and names are drawn a few million times at
+        # full scale
         self._py = random.Random(int(rng.integers(0, 2**63)))
         self.u = self._py.random
         self._pools = {script: [self._make_pseudo(script) for _ in range(size)]
