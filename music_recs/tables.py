@@ -1,4 +1,4 @@
-"""Column and table names used by the model steps, in one place (like RecTools' ``Columns``).
+"""Column and table names used by the model steps and the services, in one place (like RecTools' ``Columns``).
 
 The names follow ``docs/ARCHITECTURE.md``; change them there first, then here.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 
 class Columns:
-    """Column names of the warehouse tables the model steps read and write."""
+    """Column names of the warehouse tables the model steps and services read and write."""
 
     User = "user_id"
     Item = "track_id"
@@ -31,6 +31,13 @@ class Columns:
     Value = "value"
     Feature = "feature"
     Importance = "importance"
+    RawId = "raw_id"  # map_* tables: every raw id ...
+    CanonicalId = "canonical_id"  # ... and the canonical id it maps to
+    TrackName = "track_name"
+    ArtistName = "artist_name"
+    AlbumName = "album_name"
+    GenreName = "genre_name"
+    Key = "key"  # build_info: key, value
 
 
 class Tables:
@@ -42,6 +49,7 @@ class Tables:
     ItemGenres = "item_genres"
     ItemArtists = "item_artists"
     MapTracks = "map_tracks"
+    Catalog = "catalog"
     SplitInfo = "split_info"
     EventsTrain = "events_train"
     EventsTest = "events_test"
@@ -64,6 +72,9 @@ class Tables:
     RecsFinal = "recs_final"
     EvalMetrics = "eval_metrics"
     FeatureImportance = "feature_importance"
+
+    # written by the build pipeline (orchestration/pipeline.py)
+    BuildInfo = "build_info"
 
 
 class Phases:
