@@ -18,6 +18,7 @@ from pathlib import Path
 
 from music_recs.config import Settings, get_settings
 from music_recs.serving_arrays import remove_serving_dir, serving_dir
+from music_recs.tables import Tables
 
 BUILDS_DIRNAME = "builds"
 BUILD_PREFIX = "music_recs-"
@@ -28,15 +29,15 @@ BUILD_PREFIX = "music_recs-"
 #: services never switch to a build they cannot answer from. tests/core/test_publish_complete.py
 #: checks that this covers what the services ask for.
 SERVED_TABLES: tuple[str, ...] = (
-    "build_info",
-    "catalog",
-    "events",
-    "item_genres",
-    "map_tracks",
-    "recs_final",
-    "recs_popular",
-    "recs_popular_genre",
-    "similar_tracks",
+    Tables.BuildInfo,
+    Tables.Catalog,
+    Tables.Events,
+    Tables.ItemGenres,
+    Tables.MapTracks,
+    Tables.RecsFinal,
+    Tables.RecsPopular,
+    Tables.RecsPopularGenre,
+    Tables.SimilarTracks,
 )
 
 

@@ -33,6 +33,9 @@ from typing import Any
 
 import duckdb
 
+from music_recs.tables import Columns as C
+from music_recs.tables import Tables
+
 log = logging.getLogger("warehouse_reader")
 
 Warmer = Callable[[duckdb.DuckDBPyConnection], Any]
@@ -46,8 +49,8 @@ def read_build_id(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     """Build id of an open warehouse: ``build_info['build_id']`` if present, else the file stem."""
     try:
         row = con.execute(
-            "SELECT value FROM build_info WHERE key IN ('build_id', 'build_name') "
-            "ORDER BY key = 'build_id' DESC LIMIT 1"
+            f"SELECT {C.Value} FROM {Tables.BuildInfo} WHERE {C.Key} IN ('build_id', 'build_name') "
+            f"ORDER BY {C.Key} = 'build_id' DESC LIMIT 1"
         ).fetchone()
     except duckdb.Error:
         row = None
@@ -116,7 +119,7 @@ class WarehouseReader:
         self.warmers = dict(warmers or {})
         self.required_tables = tuple(required_tables)
         # one thread per query: requests are point lookups and run in parallel already;
-        # DuckDB's worker pool only adds CPU (measured: 2.7 → 0.8 ms CPU per top-k lookup)
+        # DuckDB's worker pool would only add CPU (thread hand-offs) to each of them
         self.duckdb_threads = duckdb_threads
         self._lock = threading.Lock()  # guards _current and the users counters
         self._switch_lock = threading.Lock()  # one opener at a time

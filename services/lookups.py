@@ -2,7 +2,8 @@
 
 Why: a request must be an indexed lookup, never a scan. DuckDB cannot add an index to a
 read-only file, an unordered table costs a full scan per point query, and even a pruned
-point query costs ~1 ms of CPU (measured in BENCHMARKS.md, "Services (load)"). Serving
+point query costs far more CPU than a binary search in memory (BENCHMARKS.md, "Lookups: in
+memory against DuckDB point queries"). Serving
 tables (similarity and popularity lists, the raw→canonical track map, catalog names) are
 therefore loaded into sorted numpy arrays (CSR layout: keys, offsets, values) and looked up
 with a binary search: microseconds per request, about 16-24 bytes per row. The per-user
@@ -21,6 +22,8 @@ import numpy as np
 import pyarrow as pa
 
 from music_recs import serving_arrays
+from music_recs.tables import Columns as C
+from music_recs.tables import Tables
 
 
 @dataclass(frozen=True)
@@ -116,9 +119,9 @@ def mapped_or(name: str, fallback: Callable[[duckdb.DuckDBPyConnection], KeyedLi
 def load_recs_final(max_rows: int) -> Callable[[duckdb.DuckDBPyConnection], KeyedLists | None]:
     """``recs_final`` keyed by user (in rank order): mapped, else in memory if small enough."""
     return mapped_or("recs_final", load_if_small(
-        "recs_final",
-        "SELECT user_id::BIGINT, track_id::BIGINT, score::DOUBLE FROM recs_final "
-        "ORDER BY user_id, rank",
+        Tables.RecsFinal,
+        f"SELECT {C.User}::BIGINT, {C.Item}::BIGINT, {C.Score}::DOUBLE FROM {Tables.RecsFinal} "
+        f"ORDER BY {C.User}, {C.Rank}",
         max_rows,
     ))
 
@@ -126,7 +129,9 @@ def load_recs_final(max_rows: int) -> Callable[[duckdb.DuckDBPyConnection], Keye
 def load_heard(max_rows: int) -> Callable[[duckdb.DuckDBPyConnection], KeyedLists | None]:
     """Warehouse ``events`` as user → heard tracks: mapped, else in memory if small enough."""
     return mapped_or("heard", load_if_small(
-        "events", "SELECT user_id::BIGINT, track_id::BIGINT FROM events ORDER BY user_id", max_rows
+        Tables.Events,
+        f"SELECT {C.User}::BIGINT, {C.Item}::BIGINT FROM {Tables.Events} ORDER BY {C.User}",
+        max_rows,
     ))
 
 
@@ -140,7 +145,8 @@ class TrackMap:
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection) -> TrackMap:
         cols = con.execute(
-            "SELECT raw_id::BIGINT AS r, canonical_id::BIGINT AS c FROM map_tracks ORDER BY r"
+            f"SELECT {C.RawId}::BIGINT AS r, {C.CanonicalId}::BIGINT AS c FROM {Tables.MapTracks} "
+            "ORDER BY r"
         ).fetchnumpy()
         return cls(np.asarray(cols["r"], dtype=np.int64), np.asarray(cols["c"], dtype=np.int64))
 
@@ -168,15 +174,15 @@ class CatalogIndex:
     track_ids: np.ndarray  # sorted, int64
     rows: pa.Table  # track_name, artist_name, album_name, genre_name aligned with track_ids
 
-    COLUMNS = ("track_name", "artist_name", "album_name", "genre_name")
+    COLUMNS = (C.TrackName, C.ArtistName, C.AlbumName, C.GenreName)
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection) -> CatalogIndex:
         table = con.execute(
-            f"SELECT track_id::BIGINT AS track_id, {', '.join(cls.COLUMNS)} FROM catalog "
-            "ORDER BY track_id"
+            f"SELECT {C.Item}::BIGINT AS {C.Item}, {', '.join(cls.COLUMNS)} FROM {Tables.Catalog} "
+            f"ORDER BY {C.Item}"
         ).to_arrow_table()
-        ids = table.column("track_id").to_numpy()
+        ids = table.column(C.Item).to_numpy()
         return cls(np.asarray(ids, dtype=np.int64), table.select(list(cls.COLUMNS)))
 
     def __len__(self) -> int:
@@ -196,7 +202,7 @@ class CatalogIndex:
 def load_popular(con: duckdb.DuckDBPyConnection) -> list[tuple[int, float]]:
     """Global popularity list ``recs_popular`` in rank order."""
     rows = con.execute(
-        "SELECT track_id::BIGINT, score::DOUBLE FROM recs_popular ORDER BY rank"
+        f"SELECT {C.Item}::BIGINT, {C.Score}::DOUBLE FROM {Tables.RecsPopular} ORDER BY {C.Rank}"
     ).fetchall()
     return [(int(t), float(s)) for t, s in rows]
 
@@ -205,15 +211,17 @@ def load_popular_genre(con: duckdb.DuckDBPyConnection) -> KeyedLists:
     """Per-genre popularity lists ``recs_popular_genre`` keyed by genre id."""
     return KeyedLists.from_query(
         con,
-        "SELECT genre_id::BIGINT, track_id::BIGINT, score::DOUBLE FROM recs_popular_genre "
-        "ORDER BY genre_id, rank",
+        f"SELECT {C.Genre}::BIGINT, {C.Item}::BIGINT, {C.Score}::DOUBLE FROM {Tables.RecsPopularGenre} "
+        f"ORDER BY {C.Genre}, {C.Rank}",
     )
 
 
 def load_item_genres(con: duckdb.DuckDBPyConnection) -> KeyedLists:
     """``item_genres`` keyed by canonical track id (a track's genres)."""
     return KeyedLists.from_query(
-        con, "SELECT track_id::BIGINT, genre_id::BIGINT FROM item_genres ORDER BY track_id, genre_id"
+        con,
+        f"SELECT {C.Item}::BIGINT, {C.Genre}::BIGINT FROM {Tables.ItemGenres} "
+        f"ORDER BY {C.Item}, {C.Genre}",
     )
 
 
@@ -225,6 +233,6 @@ def load_similar(con: duckdb.DuckDBPyConnection) -> KeyedLists:
 def _query_similar(con: duckdb.DuckDBPyConnection) -> KeyedLists:
     return KeyedLists.from_query(
         con,
-        "SELECT track_id::BIGINT, similar_track_id::BIGINT, score::DOUBLE FROM similar_tracks "
-        "ORDER BY track_id, rank",
+        f"SELECT {C.Item}::BIGINT, {C.SimilarItem}::BIGINT, {C.Score}::DOUBLE FROM {Tables.SimilarTracks} "
+        f"ORDER BY {C.Item}, {C.Rank}",
     )

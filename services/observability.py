@@ -45,6 +45,8 @@ from prometheus_client.process_collector import ProcessCollector
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from music_recs.tables import Columns as C
+from music_recs.tables import Tables
 from music_recs.warehouse_reader import WarehouseUnavailable
 
 #: The request id of the request being served (``None`` outside a request).
@@ -315,7 +317,9 @@ def build_facts(con: Any) -> dict[str, Any]:
 
     built_at: float | None = None
     try:
-        row = con.execute("SELECT value FROM build_info WHERE key = 'built_at'").fetchone()
+        row = con.execute(
+            f"SELECT {C.Value} FROM {Tables.BuildInfo} WHERE {C.Key} = 'built_at'"
+        ).fetchone()
         if row and row[0]:
             built_at = datetime.fromisoformat(str(row[0])).timestamp()
     except Exception:  # noqa: BLE001 - no build_info / odd value: fall back to the file

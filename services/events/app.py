@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from music_recs.config import Settings
+from music_recs.tables import Tables
 from music_recs.warehouse_reader import WarehouseReader, WarehouseUnavailable
 from services.api import (
     MAX_TRACK_ID,
@@ -41,6 +42,7 @@ from services.security import KEY_RESPONSES, require_api_key, server_keys
 from services.lookups import TrackMap
 
 SERVICE = "events"
+REQUIRED = (Tables.MapTracks,)
 RETRY_AFTER_S = 1
 IdempotencyKey = Annotated[
     str | None,
@@ -152,7 +154,7 @@ def create_app(settings: Settings) -> FastAPI:
         title="music_recs events",
         description="Records listens durably (SQLite, WAL, synchronous=FULL); recent listens.",
         warmers={"track_map": TrackMap.load},
-        required_tables=("map_tracks",),
+        required_tables=REQUIRED,
         with_client=False,
         extra=lambda app: _open_store(app, settings),
     )

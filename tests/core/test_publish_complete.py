@@ -33,12 +33,12 @@ def _file_with(path: Path, tables: tuple[str, ...]) -> Path:
 
 
 def test_served_tables_cover_what_every_service_requires() -> None:
+    from services.events.app import REQUIRED as EVENTS
     from services.final.app import REQUIRED as FINAL
     from services.offline.app import REQUIRED as OFFLINE
     from services.online.app import REQUIRED as ONLINE
 
-    events = ("map_tracks",)  # services/events/app.py: required_tables=("map_tracks",)
-    assert set(FINAL) | set(OFFLINE) | set(ONLINE) | set(events) | {"build_info"} <= set(SERVED_TABLES)
+    assert set(FINAL) | set(OFFLINE) | set(ONLINE) | set(EVENTS) | {"build_info"} <= set(SERVED_TABLES)
 
 
 def test_publish_refuses_an_incomplete_file_naming_the_missing_tables(tmp_path: Path) -> None:
