@@ -1,4 +1,4 @@
-"""Ranking and beyond-accuracy metrics of ``shared/docs/evaluation.md``, as pure functions.
+"""Ranking and beyond-accuracy metrics of ``docs/evaluation.md``, as pure functions.
 
 Recommendation lists are a 2-D int array ``recs`` (one row per user, best first, padded with
 ``PAD`` = -1 when a list is shorter). Accuracy metrics take the boolean ``hits`` matrix of the
