@@ -1,4 +1,5 @@
-"""Set operations on large int64 key arrays, by sorting.
+"""Array helpers the steps share: set operations on large int64 key arrays (by sorting), and
+rows scaled to unit length.
 
 Why not ``np.unique`` / ``np.union1d`` / ``np.isin``: numpy 2.3 answers ``np.unique`` without
 ``return_*`` from a hash table, which is fast for few distinct values and slow for millions
@@ -27,3 +28,9 @@ def member_of(values: np.ndarray, pool: np.ndarray) -> np.ndarray:
     pool = np.sort(np.asarray(pool))
     pos = np.minimum(np.searchsorted(pool, values), len(pool) - 1)
     return pool[pos] == values
+
+
+def normalized(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.where(norms > 0, vectors / np.maximum(norms, 1e-12), 0.0).astype(np.float32)

@@ -14,8 +14,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from models_py.arrays import member_of
-from models_py.similar import normalized
+from models_py.arrays import member_of, normalized
 
 
 def nearest(unit: np.ndarray, centroids: np.ndarray, batch: int = 65_536) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Opening a build file, checking its tables, writing result tables, timing steps."""
+"""Opening a build file, checking its tables, building and writing result tables, timing steps."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Iterator
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
+from models_py.metrics import PAD
 from music_recs.config import Settings
+from music_recs.tables import Columns as C
 
 
 class WarehouseError(RuntimeError):
@@ -57,6 +60,20 @@ def write_table(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table, orde
     finally:
         con.unregister("_models_py_out")
     return table.num_rows
+
+
+def long_table(user_ids: np.ndarray, tracks: np.ndarray, scores: np.ndarray) -> pa.Table:
+    """(user_id, track_id, score, rank) rows from per-user arrays, PAD slots dropped."""
+    n, k = tracks.shape
+    keep = tracks != PAD
+    ranks = np.broadcast_to(np.arange(1, k + 1), (n, k))
+    users = np.broadcast_to(np.asarray(user_ids)[:, None], (n, k))
+    return pa.table({
+        C.User: pa.array(users[keep], pa.int32()),
+        C.Item: pa.array(tracks[keep], pa.int64()),
+        C.Score: pa.array(scores[keep].astype(np.float64), pa.float64()),
+        C.Rank: pa.array(ranks[keep], pa.int32()),
+    })
 
 
 def artifacts_dir(db_path: Path, settings: Settings) -> Path:

@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from models_py.clusters import artist_clusters, cluster_ranking, cluster_shares, spherical_kmeans, taste_top_k
-from models_py.similar import normalized
+from models_py.arrays import normalized
 
 
 def _planted(rng: np.random.Generator, n: int, k: int = 5, noise: float = 0.05):
