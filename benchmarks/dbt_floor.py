@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-dir", type=Path, required=True, help="target/dbt-runs/<build id>")
     parser.add_argument("--db", type=Path, required=True, help="the build's DuckDB file")
     parser.add_argument("--top", type=int, default=5, help="how many of the slowest models")
-    parser.add_argument("--memory-limit", default=settings.dbt_memory_limit)
-    parser.add_argument("--threads", type=int, default=settings.dbt_threads)
+    parser.add_argument("--memory-limit", default=settings.dbt.memory_limit)
+    parser.add_argument("--threads", type=int, default=settings.dbt.threads)
     parser.add_argument("--persist", action="store_true",
                         help="write each result into the file as the build does (modifies it)")
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # child: one SQL file

@@ -62,7 +62,7 @@ def nested_settings(settings: Settings, name: str, label_start: date) -> Setting
     """The real settings with the nested build's own folders and the split at ``label_start``."""
     root = settings.data_dir / "nested" / name
     warehouse = settings.warehouse_path.parent / "nested"  # a public log's folders already name it
-    return Settings.model_validate({**settings.model_dump(), **{
+    return settings.updated(**{
         "raw_uri": str(root / "raw"),
         "split_date": label_start.isoformat(),
         "warehouse_path": warehouse / settings.warehouse_path.name,
@@ -72,7 +72,7 @@ def nested_settings(settings: Settings, name: str, label_start: date) -> Setting
         "events_db": root / "events.sqlite3",
         "online_events_path": root / "online_events.parquet",
         "export_uri": str(root / "export"),
-    }})
+    })
 
 
 def build_nested(settings: Settings, dataset: str | None = None) -> Path:

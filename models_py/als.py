@@ -27,33 +27,33 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
-import pyarrow as pa
 import scipy.sparse as sp
 
 from models_py import ann
+from models_py.artifacts import factors_path
 from music_recs.tables import Columns as C
 from music_recs.tables import Phases, Tables
 from models_py.data import Interactions, interactions_cache, load_interactions, positions_of
-from models_py.db import artifacts_dir, connect, require_tables, timed, write_table
+from models_py.db import connect, long_table, require_tables, timed, write_table
 from models_py.metrics import PAD
-from music_recs.config import Settings
+from music_recs.config import AlsSettings, Settings
 from music_recs.logs import setup_logging
 
 log = logging.getLogger("models_py.als")
 
 
-def confidence(listen_count: np.ndarray, age_days: np.ndarray, settings: Settings) -> np.ndarray:
+def confidence(listen_count: np.ndarray, age_days: np.ndarray, als: AlsSettings) -> np.ndarray:
     """c = 1 + alpha · (1 + ln(count)) · (floor + (1 − floor) · 0.5^(age / half_life))."""
-    floor, half_life = settings.als_recency_floor, settings.als_recency_half_life_days
+    floor, half_life = als.recency_floor, als.recency_half_life_days
     if not 0.0 <= floor <= 1.0:
         raise ValueError(f"als_recency_floor must be within [0, 1], got {floor}")
     if half_life <= 0:
         raise ValueError(f"als_recency_half_life_days must be > 0, got {half_life}")
-    if settings.als_alpha < 0:
-        raise ValueError(f"als_alpha must be >= 0, got {settings.als_alpha}")
+    if als.alpha < 0:
+        raise ValueError(f"als_alpha must be >= 0, got {als.alpha}")
     counts = np.maximum(np.asarray(listen_count, dtype=np.float64), 1.0)
     recency = floor + (1.0 - floor) * np.power(0.5, np.maximum(age_days, 0.0) / half_life)
-    return (1.0 + settings.als_alpha * (1.0 + np.log(counts)) * recency).astype(np.float32)
+    return (1.0 + als.alpha * (1.0 + np.log(counts)) * recency).astype(np.float32)
 
 
 @dataclass
@@ -77,28 +77,28 @@ class AlsModel:
             return cls(z["user_ids"], z["track_ids"], z["user_factors"], z["item_factors"])
 
 
-def train(inter: Interactions, settings: Settings) -> AlsModel:
+def train(inter: Interactions, als: AlsSettings, *, seed: int, threads: int) -> AlsModel:
     """Fit implicit's CPU ALS on the phase's confidence matrix (seeded)."""
     from implicit.cpu.als import AlternatingLeastSquares
 
     if inter.matrix.nnz == 0:
         raise ValueError(f"no {inter.phase} events to train ALS on")
     weights = inter.matrix.copy()
-    weights.data = confidence(inter.listen_count, inter.age_days, settings)
+    weights.data = confidence(inter.listen_count, inter.age_days, als)
     model = AlternatingLeastSquares(
-        factors=settings.als_factors,
-        regularization=settings.als_regularization,
+        factors=als.factors,
+        regularization=als.regularization,
         alpha=1.0,
-        iterations=settings.als_iterations,
-        random_state=settings.seed,
-        num_threads=settings.train_threads,
+        iterations=als.iterations,
+        random_state=seed,
+        num_threads=threads,
         calculate_training_loss=False,
     )
     started = time.perf_counter()
 
     def progress(iteration: int, seconds: float, loss: float | None) -> None:
         log.info("ALS %s: iteration %d/%d (%.1fs)", inter.phase, iteration + 1,
-                 settings.als_iterations, time.perf_counter() - started)
+                 als.iterations, time.perf_counter() - started)
 
     model.fit(weights, show_progress=False, callback=progress)
     return AlsModel(inter.user_ids, inter.track_ids,
@@ -119,26 +119,30 @@ def scoring_columns(inter: Interactions, days: int) -> np.ndarray:
     return np.unique(recent).astype(np.int64)
 
 
-def scoring_search(model: AlsModel, inter: Interactions, settings: Settings,
-                   n_users: int) -> tuple[np.ndarray, ann.Searcher]:
+def scoring_search(model: AlsModel, inter: Interactions, als: AlsSettings, n_users: int, *,
+                   seed: int, threads: int) -> tuple[np.ndarray, ann.Searcher]:
     """Columns ALS may recommend and a top-k searcher over their factors, for ``n_users``
     users in all (the ranker builds it once per phase and scores its users in chunks)."""
-    cols = scoring_columns(inter, settings.als_score_days)
-    return cols, ann.Searcher(model.item_factors[cols], n_users, settings,
+    cols = scoring_columns(inter, als.score_days)
+    return cols, ann.Searcher(model.item_factors[cols], n_users, als, seed=seed, threads=threads,
                               what=f"ALS {inter.phase} scoring")
 
 
-def recommend(model: AlsModel, inter: Interactions, k: int, settings: Settings,
-              rows: np.ndarray | None = None,
-              search: tuple[np.ndarray, ann.Searcher] | None = None,
+def recommend(model: AlsModel, inter: Interactions, k: int, als: AlsSettings, *,
+              seed: int, threads: int, rows: np.ndarray | None = None,
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Top ``k`` unheard tracks per user row: (rows, track ids with PAD, scores).
-
-    ``search`` (from ``scoring_search``) reuses one searcher across calls.
-    """
+    """Top ``k`` unheard tracks per user row: (rows, track ids with PAD, scores)."""
     if rows is None:
         rows = np.arange(inter.n_users)
-    cols, searcher = search if search is not None else scoring_search(model, inter, settings, len(rows))
+    search = scoring_search(model, inter, als, len(rows), seed=seed, threads=threads)
+    return recommend_with(model, inter, k, search, rows)
+
+
+def recommend_with(model: AlsModel, inter: Interactions, k: int,
+                   search: tuple[np.ndarray, ann.Searcher], rows: np.ndarray,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``recommend`` with a searcher from ``scoring_search``, reused across calls."""
+    cols, searcher = search
     exclude = inter.matrix[rows][:, cols]
     idx, scores = searcher.top_k(model.user_factors[rows], k, exclude)
     tracks = np.where(idx == PAD, PAD, inter.track_ids[cols][np.maximum(idx, 0)])
@@ -152,8 +156,7 @@ def published_lists(con: duckdb.DuckDBPyConnection, inter: Interactions,
 
     Why: the ranker's serve candidates start from every user's ALS top ``n_candidates`` by the
     published model, which this step already searched and stored; reading a chunk's rows back
-    (a range of the user-ordered table) costs well under a second, the search ~5 s at full
-    scale.
+    (a range of the user-ordered table) is much cheaper than searching again.
     """
     longest = con.execute(f"SELECT max({C.Rank}) FROM {Tables.RecsAls}").fetchone()[0]
     if longest != k:
@@ -177,38 +180,20 @@ def published_lists(con: duckdb.DuckDBPyConnection, inter: Interactions,
     return read
 
 
-def long_table(user_ids: np.ndarray, tracks: np.ndarray, scores: np.ndarray) -> pa.Table:
-    """(user_id, track_id, score, rank) rows from per-user arrays, PAD slots dropped."""
-    n, k = tracks.shape
-    keep = tracks != PAD
-    ranks = np.broadcast_to(np.arange(1, k + 1), (n, k))
-    users = np.broadcast_to(np.asarray(user_ids)[:, None], (n, k))
-    return pa.table({
-        C.User: pa.array(users[keep], pa.int32()),
-        C.Item: pa.array(tracks[keep], pa.int64()),
-        C.Score: pa.array(scores[keep].astype(np.float64), pa.float64()),
-        C.Rank: pa.array(ranks[keep], pa.int32()),
-    })
-
-
-def factors_path(db_path: Path, settings: Settings, phase: str) -> Path:
-    name = "als.npz" if phase == Phases.Serve else f"als_{phase}.npz"
-    return artifacts_dir(db_path, settings) / name
-
-
 def run(db_path: Path, settings: Settings) -> None:
     setup_logging("models_py.als", logs_dir=settings.logs_dir)
-    with timed(log, "als"), connect(db_path, memory_limit=settings.models_memory_limit) as con:
+    with timed(log, "als"), connect(db_path, memory_limit=settings.models.memory_limit) as con:
         require_tables(con, Tables.EventsTrain, Tables.UserIndex, Tables.TrackIndex,
                        Tables.SplitInfo, step="als")
         inter = load_interactions(con, Phases.Serve, interactions_cache(db_path, settings))
         log.info("train matrix: %d users x %d tracks, %d pairs", inter.n_users, inter.n_tracks,
                  inter.matrix.nnz)
         with timed(log, "ALS training"):
-            model = train(inter, settings)
+            model = train(inter, settings.als, seed=settings.seed, threads=settings.models.train_threads)
         model.save(factors_path(db_path, settings, Phases.Serve))
         with timed(log, "ALS scoring"):
-            rows, tracks, scores = recommend(model, inter, settings.n_candidates, settings)
+            rows, tracks, scores = recommend(model, inter, settings.models.n_candidates, settings.als,
+                                             seed=settings.seed, threads=settings.models.train_threads)
         n = write_table(con, Tables.RecsAls, long_table(inter.user_ids[rows], tracks, scores),
                         order_by=f"{C.User}, {C.Rank}")
         log.info("wrote %s: %d rows for %d users", Tables.RecsAls, n, len(rows))

@@ -1,12 +1,13 @@
 """Top-k search for ALS candidates and similar tracks: exact, or approximate (faiss IVF).
 
-Why: a full scan costs users × tracks × factors, hours at full scale (1.3M users × 0.9M
-scorable tracks). The exact search is norm-bounded (``topk.top_k_norm_bounded``): ALS item
-norms span four orders of magnitude, so a few thousand largest-norm tracks settle almost
-every user's top k with a proof, at ANN speed. Cosine searches (unit vectors: similar tracks,
-recent taste) cannot be bounded that way; for them the IVF index: tracks get one extra
-coordinate that turns the largest inner product into the nearest L2 neighbour (``augment``),
-k-means clusters them into ``nlist`` lists and each query scans the ``nprobe`` nearest.
+Why: a full scan costs users × tracks × factors, beyond a build's time budget at full scale
+(1.3M users × 0.9M scorable tracks). The exact search is norm-bounded
+(``topk.top_k_norm_bounded``): ALS item norms span four orders of magnitude, so a few
+thousand largest-norm tracks settle almost every user's top k with a proof, at ANN speed.
+Cosine searches (unit vectors: similar tracks, recent taste) cannot be bounded that way;
+for them the IVF index: tracks get one extra coordinate that turns the largest inner product
+into the nearest L2 neighbour (``augment``), k-means clusters them into ``nlist`` lists and
+each query scans the ``nprobe`` nearest.
 Heard tracks are filtered after the search, so a user who heard ``h`` tracks asks for
 ``k + h`` results (h capped at ``als_ann_max_extra``); a user whose list still comes out
 short falls back to the exact path. ``Searcher`` picks the search (``als_search``).
@@ -23,7 +24,7 @@ import scipy.sparse as sp
 
 from models_py.metrics import PAD
 from models_py.topk import empty_top_k, norm_bound_share, top_k_from_scores, top_k_norm_bounded
-from music_recs.config import Settings
+from music_recs.config import AlsSettings
 
 log = logging.getLogger("models_py.ann")
 
@@ -38,17 +39,18 @@ AUTO_PROBE_USERS = 1000
 #: Smallest number of training points per IVF list faiss accepts without a warning.
 MIN_POINTS_PER_LIST = 39
 #: k-means of the IVF lists: iterations and training points per list (the rest is only
-#: assigned). faiss' defaults (25 iterations, all 0.9M full-size tracks) had not finished in
-#: 5 min on the loaded machine; these build the full-size index in ~65 s CPU.
+#: assigned). faiss' defaults (25 iterations on every track) make the index build a large
+#: share of the step at full scale; a sample per list and fewer iterations place the
+#: centroids well enough (the searches' recall: BENCHMARKS.md, "The full build").
 KMEANS_ITERATIONS = 10
 KMEANS_POINTS_PER_LIST = 64
 
 
-def use_ann(n_users: int, n_items: int, settings: Settings) -> bool:
+def use_ann(n_users: int, n_items: int, als: AlsSettings) -> bool:
     """``als_search``: exact, ann, or auto = ANN from ``als_ann_min_pairs`` users × items up."""
-    if settings.als_search == "auto":
-        return n_users * n_items >= settings.als_ann_min_pairs
-    return settings.als_search == "ann"
+    if als.search == "auto":
+        return n_users * n_items >= als.ann_min_pairs
+    return als.search == "ann"
 
 
 def exact_batch_size(n_items: int, batch_size: int) -> int:
@@ -189,16 +191,19 @@ class Searcher:
     index is built once and reused by every chunk.
     """
 
-    def __init__(self, item_vecs: np.ndarray, n_users: int, settings: Settings, what: str) -> None:
+    def __init__(self, item_vecs: np.ndarray, n_users: int, als: AlsSettings, *, seed: int,
+                 threads: int, what: str) -> None:
         self.item_vecs = np.asarray(item_vecs, dtype=np.float32)
-        self.settings = settings
+        self.als = als
+        self.seed = seed
+        self.threads = threads
         self.what = what
         self.n_users = n_users
-        self.ann: bool | None = None if settings.als_search == "auto" else settings.als_search == "ann"
+        self.ann: bool | None = None if als.search == "auto" else als.search == "ann"
         self._index = None
 
     def _decide(self, user_vecs: np.ndarray, k: int, exclude: sp.csr_matrix | None) -> bool:
-        if not use_ann(self.n_users, len(self.item_vecs), self.settings):
+        if not use_ann(self.n_users, len(self.item_vecs), self.als):
             return False
         probe = np.arange(min(AUTO_PROBE_USERS, user_vecs.shape[0]))
         share = norm_bound_share(user_vecs[probe], self.item_vecs, k,
@@ -210,18 +215,18 @@ class Searcher:
     def top_k(self, user_vecs: np.ndarray, k: int,
               exclude: sp.csr_matrix | None) -> tuple[np.ndarray, np.ndarray]:
         """Best ``k`` items per user (positions with ``PAD``, scores with NaN), heard excluded."""
-        s, n_items = self.settings, len(self.item_vecs)
+        s, n_items = self.als, len(self.item_vecs)
         if self.ann is None:
             self.ann = self._decide(user_vecs, k, exclude)
         if not self.ann:
             return top_k_norm_bounded(user_vecs, self.item_vecs, k, exclude=exclude,
-                                      batch_size=s.als_batch_size, what=self.what,
+                                      batch_size=s.batch_size, what=self.what,
                                       block_bytes=EXACT_BLOCK_BYTES)
         if self._index is None and n_items > 0:
-            self._index = build_index(self.item_vecs, s.als_ann_nlist, s.seed, s.train_threads,
+            self._index = build_index(self.item_vecs, s.ann_nlist, self.seed, self.threads,
                                       self.what)
-        return top_k_ann(user_vecs, self.item_vecs, k, exclude, nprobe=s.als_ann_nprobe,
-                         max_extra=s.als_ann_max_extra, seed=s.seed, threads=s.train_threads,
+        return top_k_ann(user_vecs, self.item_vecs, k, exclude, nprobe=s.ann_nprobe,
+                         max_extra=s.ann_max_extra, seed=self.seed, threads=self.threads,
                          what=self.what, index=self._index)
 
 
@@ -230,8 +235,12 @@ def top_k(
     item_vecs: np.ndarray,
     k: int,
     exclude: sp.csr_matrix | None,
-    settings: Settings,
+    als: AlsSettings,
+    *,
+    seed: int,
+    threads: int,
     what: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact or ANN top-k as ``settings.als_search`` decides (see ``Searcher``)."""
-    return Searcher(item_vecs, user_vecs.shape[0], settings, what).top_k(user_vecs, k, exclude)
+    """Exact or ANN top-k as ``als.search`` decides (see ``Searcher``)."""
+    return Searcher(item_vecs, user_vecs.shape[0], als, seed=seed, threads=threads,
+                    what=what).top_k(user_vecs, k, exclude)

@@ -22,16 +22,15 @@ import numpy as np
 import pyarrow as pa
 
 from models_py import als, ann
-from models_py.arrays import member_of, unique_sorted
+from models_py.arrays import member_of, normalized, unique_sorted
 from models_py.clusters import artist_clusters, cluster_ranking, cluster_shares, taste_top_k
 from music_recs.tables import Columns as C
 from music_recs.tables import Tables
 from models_py.data import Interactions
 from models_py.metrics import PAD
 from models_py.popularity import popularity_scores
-from models_py.similar import normalized
 from models_py.topk import top_k_from_ranking
-from music_recs.config import Settings
+from music_recs.config import AlsSettings, RankerSettings
 
 
 def recent_tracks(inter: Interactions, n_recent: int) -> np.ndarray:
@@ -41,8 +40,9 @@ def recent_tracks(inter: Interactions, n_recent: int) -> np.ndarray:
     age = np.asarray(inter.age_days)
     if m.nnz and m.has_sorted_indices and age.min() >= 0 and np.array_equal(age, np.floor(age)):
         # whole days and columns ascending within each row: one stable sort on (user, age)
-        # keeps the column order among ties, the same order as the lexsort below at ~1/10 of
-        # its cost (~2 min of CPU per phase at full scale)
+        # keeps the column order among ties, the same order as the lexsort below at a
+        # fraction of its cost (the lexsort's three keys over every listen dominate at full
+        # scale)
         span = int(age.max()) + 1
         order = np.argsort(row_of * span + age.astype(np.int64), kind="stable")
     else:
@@ -61,8 +61,8 @@ def recent_profiles(recent: np.ndarray, item_unit: np.ndarray) -> np.ndarray:
 
 
 #: Candidate pairs per block of the per-pair vector products below. Why blocks: a serve chunk
-#: has ~5.6M pairs; gathering every pair's factor rows at once made ~0.7 GB arrays (2.6 GB for
-#: the recent tracks' vectors), each freshly page-faulted, and cost more than the products.
+#: has millions of pairs; gathering every pair's factor rows at once makes arrays of
+#: gigabytes, each freshly page-faulted, which costs more than the products themselves.
 PAIR_BLOCK = 8192
 
 
@@ -109,7 +109,8 @@ class PhaseModels:
 
     @classmethod
     def build(cls, con: duckdb.DuckDBPyConnection, inter: Interactions, model: als.AlsModel,
-              half_life: float, settings: Settings) -> "PhaseModels":
+              half_life: float, ranker: RankerSettings, als_settings: AlsSettings, *,
+              seed: int, threads: int) -> "PhaseModels":
         if not np.array_equal(model.track_ids, inter.track_ids) or not np.array_equal(model.user_ids, inter.user_ids):
             raise ValueError(f"ALS model does not match the {inter.phase} interactions")
         track_ids, pop_scores = popularity_scores(con, inter.phase, half_life)
@@ -119,12 +120,12 @@ class PhaseModels:
         rank = np.full(inter.n_tracks, np.inf)
         rank[cols] = np.arange(1, len(cols) + 1)
         unit = normalized(model.item_factors)
-        last = recent_tracks(inter, settings.ranker_recent_tracks)
+        last = recent_tracks(inter, ranker.recent_tracks)
         # searchers are built once per phase: every chunk of users reuses their index
-        als_search = als.scoring_search(model, inter, settings, inter.n_users)
-        recent_search = ann.Searcher(unit[als_search[0]], inter.n_users, settings,
-                                     what=f"recent-taste {inter.phase} scoring")
-        cluster = artist_clusters(unit, _track_artist(con, inter), settings.ranker_taste_clusters, settings.seed)
+        als_search = als.scoring_search(model, inter, als_settings, inter.n_users, seed=seed, threads=threads)
+        recent_search = ann.Searcher(unit[als_search[0]], inter.n_users, als_settings, seed=seed,
+                                     threads=threads, what=f"recent-taste {inter.phase} scoring")
+        cluster = artist_clusters(unit, _track_artist(con, inter), ranker.taste_clusters, seed)
         score = np.zeros(inter.n_tracks)
         score[cols] = pop_scores
         mass = np.bincount(cluster, weights=score)[cluster]
@@ -155,27 +156,27 @@ def _rank_lookup(keys: np.ndarray, source_keys: np.ndarray, source_rank: np.ndar
     return np.where(found, source_rank[order][pos], missing), found
 
 
-def recent_top(pm: PhaseModels, rows: np.ndarray, settings: Settings) -> np.ndarray:
+def recent_top(pm: PhaseModels, rows: np.ndarray, k: int) -> np.ndarray:
     """Columns of the ``ranker_recent_candidates`` unheard tracks closest to each user row's
     recent-taste profile, best first (-1 padded). The one source ``candidates`` can take
     precomputed: the ranker searches the next chunk's while it scores this one."""
     score_cols, _ = pm.als_search
-    if settings.ranker_recent_candidates <= 0:
+    if k <= 0:
         return np.zeros((len(rows), 0), dtype=np.int64)
-    idx, _ = pm.recent_search.top_k(pm.recent[rows], settings.ranker_recent_candidates,
+    idx, _ = pm.recent_search.top_k(pm.recent[rows], k,
                                     pm.inter.matrix[rows][:, score_cols])
     return np.where(idx == PAD, -1, score_cols[np.maximum(idx, 0)])
 
 
-def candidates(pm: PhaseModels, rows: np.ndarray, settings: Settings,
+def candidates(pm: PhaseModels, rows: np.ndarray, ranker: RankerSettings, n_candidates: int,
                recent_cols: np.ndarray | None = None) -> pa.Table:
     """Candidate pairs for user ``rows`` with their generator features (``recent_cols``:
     ``recent_top`` of the rows when already computed).
 
     Columns: user_id, track_id; als_score (dot product, for every candidate), als_rank
     (1-based in the user's ALS list, n_candidates + 1 when absent) and als_score_gap (score
-    minus the user's best candidate score: the SQL window that computed it cost ~1/3 of the
-    feature query); pop_rank (global
+    minus the user's best candidate score, computed here because a SQL window would be a
+    large share of the feature query); pop_rank (global
     popularity rank of the track in the phase); recent_sim (cosine of the track to the user's
     recent profile), recent_max_sim (best cosine to one of the user's last tracks) and
     recent_rank (ranker_recent_candidates + 1 when absent); cluster_rank (in the user's taste-cluster
@@ -197,25 +198,24 @@ def candidates(pm: PhaseModels, rows: np.ndarray, settings: Settings,
     if pm.als_lists is not None:
         als_cols = pm.als_lists(rows)
     else:
-        _, als_tracks, _ = als.recommend(model, inter, settings.n_candidates, settings, rows=rows,
-                                         search=pm.als_search)
+        _, als_tracks, _ = als.recommend_with(model, inter, n_candidates, pm.als_search, rows)
         als_cols = np.where(als_tracks == PAD, -1, inter.cols_of(als_tracks))
     als_keys, als_rank = keyed(als_cols)
 
-    pop_pos = top_k_from_ranking(pm.pop_cols, inter.matrix, rows, settings.ranker_pop_candidates)
+    pop_pos = top_k_from_ranking(pm.pop_cols, inter.matrix, rows, ranker.pop_candidates)
     pop_keys, _ = keyed(np.where(pop_pos == PAD, -1, pm.pop_cols[np.maximum(pop_pos, 0)]))
 
-    recent_keys, recent_rank = keyed(recent_top(pm, rows, settings) if recent_cols is None else recent_cols)
+    recent_keys, recent_rank = keyed(recent_top(pm, rows, ranker.recent_candidates) if recent_cols is None else recent_cols)
 
     taste_cols, _ = taste_top_k(*pm.cluster_lists, pm.cluster_of_col, pm.cluster_track_share, inter.matrix,
-                                rows, settings.ranker_cluster_candidates)
+                                rows, ranker.cluster_candidates)
     taste_keys, taste_rank = keyed(taste_cols)
 
     keys = unique_sorted(np.concatenate([als_keys, pop_keys, recent_keys, taste_keys]))
     cand_rows, cand_cols = rows[keys // n_tracks], keys % n_tracks
-    a_rank, in_als = _rank_lookup(keys, als_keys, als_rank, settings.n_candidates + 1)
-    r_rank, in_recent = _rank_lookup(keys, recent_keys, recent_rank, settings.ranker_recent_candidates + 1)
-    c_rank, in_taste = _rank_lookup(keys, taste_keys, taste_rank, settings.ranker_cluster_candidates + 1)
+    a_rank, in_als = _rank_lookup(keys, als_keys, als_rank, n_candidates + 1)
+    r_rank, in_recent = _rank_lookup(keys, recent_keys, recent_rank, ranker.recent_candidates + 1)
+    c_rank, in_taste = _rank_lookup(keys, taste_keys, taste_rank, ranker.cluster_candidates + 1)
     score = rowwise_dot(model.user_factors, cand_rows, model.item_factors, cand_cols)
     # rows come grouped by user (keys are sorted): each user's best ALS score by reduceat
     starts = np.flatnonzero(np.r_[True, cand_rows[1:] != cand_rows[:-1]]) if len(keys) else np.zeros(0, np.int64)

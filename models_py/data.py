@@ -172,7 +172,7 @@ def load_interactions(con: duckdb.DuckDBPyConnection, phase: str,
 
 def interactions_cache(db_path: Path, settings: Settings) -> Path | None:
     """Where ``load_interactions`` keeps a build's matrices (None when caching is off)."""
-    return artifacts_dir(db_path, settings) if settings.models_cache_interactions else None
+    return artifacts_dir(db_path, settings) if settings.models.cache_interactions else None
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, phase: str) -> str:

@@ -23,9 +23,9 @@ import scipy.sparse as sp
 
 from models_py import metrics as M
 from models_py import popularity
+from models_py.artifacts import load_half_life
 from models_py.data import Interactions, interactions_cache, load_interactions
 from models_py.db import connect, existing_tables, require_tables, timed, write_table
-from models_py.popularity import load_half_life
 from music_recs.cold_start import genre_aware_popular
 from music_recs.config import Settings
 from music_recs.logs import setup_logging
@@ -157,10 +157,10 @@ def truth_available(settings: Settings) -> bool:
 
 def oracle_sample(n_users: int, settings: Settings) -> np.ndarray:
     """Positions of the test users the oracle scores: all, or a seeded sample of oracle_max_users."""
-    if settings.oracle_max_users <= 0 or n_users <= settings.oracle_max_users:
+    if settings.models.oracle_max_users <= 0 or n_users <= settings.models.oracle_max_users:
         return np.arange(n_users)
     rng = np.random.default_rng(settings.seed)
-    return np.sort(rng.choice(n_users, size=settings.oracle_max_users, replace=False))
+    return np.sort(rng.choice(n_users, size=settings.models.oracle_max_users, replace=False))
 
 
 def oracle_shares(lists: dict[str, np.ndarray], sample: "EvalData", idx: np.ndarray) -> list[tuple[str, str, int, str, float]]:
@@ -301,9 +301,10 @@ def oracle_lists(con: duckdb.DuckDBPyConnection, data: EvalData, settings: Setti
     from music_recs.generator.truth import load_truth
 
     truth = load_truth(Path(settings.raw_uri))
-    m = con.execute(f"SELECT raw_id, canonical_id FROM {Tables.MapTracks} ORDER BY canonical_id, raw_id").fetchnumpy()
-    raw = np.asarray(m["raw_id"], dtype=np.int64)
-    canon_of_raw = np.asarray(m["canonical_id"], dtype=np.int64)
+    m = con.execute(f"SELECT {C.RawId}, {C.CanonicalId} FROM {Tables.MapTracks} "
+                    f"ORDER BY {C.CanonicalId}, {C.RawId}").fetchnumpy()
+    raw = np.asarray(m[C.RawId], dtype=np.int64)
+    canon_of_raw = np.asarray(m[C.CanonicalId], dtype=np.int64)
     canon, starts = np.unique(canon_of_raw, return_index=True)
     canon_pos_of_col = np.full(data.train.n_tracks, -1, dtype=np.int64)  # train column -> canon index
     cols = data.train.cols_of(canon)
@@ -328,7 +329,7 @@ def oracle_lists(con: duckdb.DuckDBPyConnection, data: EvalData, settings: Setti
         out[lo:lo + len(users), :kk] = canon[np.take_along_axis(part, order, axis=1)]
 
     # user blocks are independent and numpy releases the GIL in its array loops
-    with ThreadPoolExecutor(max_workers=max(1, settings.train_threads)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, settings.models.train_threads)) as pool:
         list(pool.map(block, range(0, len(data.user_ids), per_call)))
     return out
 
@@ -360,7 +361,7 @@ def run(db_path: Path, settings: Settings) -> None:
     setup_logging("models_py.evaluate", logs_dir=settings.logs_dir)
     from models_py.report import write_report
 
-    with timed(log, "evaluate"), connect(db_path, memory_limit=settings.models_memory_limit) as con:
+    with timed(log, "evaluate"), connect(db_path, memory_limit=settings.models.memory_limit) as con:
         require_tables(con, Tables.EventsTest, Tables.EventsTrain, Tables.RecsAls, Tables.RecsFinal, Tables.RecsPopular,
                        Tables.Items, Tables.ItemGenres, Tables.ItemArtists, Tables.MapTracks, step="evaluate")
         data = load_eval_data(con, interactions_cache(db_path, settings))

@@ -27,7 +27,7 @@ def run(db_path: Path, settings: Settings) -> None:
     setup_logging("models_py.export", logs_dir=settings.logs_dir)
     uri = settings.export_uri.rstrip("/")
     to_s3 = uri.startswith("s3://")
-    with timed(log, "export"), connect(db_path, read_only=True, memory_limit=settings.models_memory_limit) as con:
+    with timed(log, "export"), connect(db_path, read_only=True, memory_limit=settings.models.memory_limit) as con:
         require_tables(con, *EXPORTED_TABLES, step="export")
         if to_s3:
             from music_recs.duck import enable_s3

@@ -18,18 +18,19 @@ import numpy as np
 import pyarrow as pa
 
 from models_py import metrics as M
+from models_py.artifacts import POPULARITY_ARTIFACT
 from music_recs.tables import Columns as C
 from music_recs.tables import Phases, Tables
 from models_py.data import Interactions, interactions_cache, load_interactions, phase_events, read_split, reference_date
 from models_py.db import artifacts_dir, connect, require_tables, timed, write_table
 from models_py.topk import top_k_from_ranking
-from music_recs.config import Settings
+from music_recs.config import PopularitySettings, Settings
 from music_recs.logs import setup_logging
 
 #: Candidate half-lives in days (0 = plain distinct-user counts).
 HALF_LIFE_GRID: tuple[float, ...] = (0.0, 3.0, 7.0, 14.0, 30.0, 90.0)
 VALIDATION_K = 5
-ARTIFACT = "popularity.json"
+ARTIFACT = POPULARITY_ARTIFACT  # read back by models_py.artifacts.load_half_life
 
 
 def _weight(half_life: float) -> str:
@@ -57,8 +58,9 @@ def popularity_scores(
 def grid_rankings(con: duckdb.DuckDBPyConnection, phase: str,
                   half_lives: tuple[float, ...]) -> dict[float, np.ndarray]:
     """Track ids best first (ties by id) for every half-life, from one pass over the phase's
-    pairs: at full scale one pass over the ~160M fit pairs took 11 s, the six-sum pass 29 s.
-    (The order is ``popularity_scores``'; multi-threaded sums may differ in their last bits
+    pairs: one pass with a sum per half-life costs less than a pass per half-life over the
+    hundreds of millions of fit pairs of a full-scale log. (The order is
+    ``popularity_scores``'; multi-threaded sums may differ in their last bits
     between the two queries and swap near-ties.)"""
     sums = ", ".join(f"SUM({_weight(h)})::DOUBLE AS s{i}" for i, h in enumerate(half_lives))
     got = con.execute(
@@ -91,8 +93,8 @@ def label_targets(con: duckdb.DuckDBPyConnection) -> tuple[np.ndarray, np.ndarra
 def sample_targets(targets: tuple[np.ndarray, np.ndarray, np.ndarray], n_users: int,
                    seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """At most ``n_users`` of the label users (seeded, ascending; 0 = all) with their tracks:
-    at full scale the grid's six rankings of all ~1M label users took ~6 minutes (BENCHMARKS.md
-    compares the sample's choice with the whole population's)."""
+    ranking every label user once per half-life of the grid is the cost of this choice at
+    full scale, and a seeded sample bounds it."""
     user_ids, rel_rows, rel_items = targets
     if n_users <= 0 or len(user_ids) <= n_users:
         return targets
@@ -118,15 +120,15 @@ def validation_ndcg(con: duckdb.DuckDBPyConnection, fit: Interactions, half_life
     return float(M.ndcg_at_k(hits, n_rel, k).mean())
 
 
-def choose_half_life(con: duckdb.DuckDBPyConnection, settings: Settings, log: logging.Logger,
-                     cache_dir: Path | None = None) -> tuple[float, dict[str, float]]:
+def choose_half_life(con: duckdb.DuckDBPyConnection, popularity: PopularitySettings, seed: int,
+                     log: logging.Logger, cache_dir: Path | None = None) -> tuple[float, dict[str, float]]:
     """The configured half-life, or the grid's best on validation (ties → the earlier one);
     ``cache_dir``: where ``load_interactions`` keeps events_fit for the ranker."""
-    if settings.popularity_half_life_days is not None:
-        log.info("popularity half-life fixed by settings: %s days", settings.popularity_half_life_days)
-        return float(settings.popularity_half_life_days), {}
+    if popularity.half_life_days is not None:
+        log.info("popularity half-life fixed by settings: %s days", popularity.half_life_days)
+        return float(popularity.half_life_days), {}
     fit = load_interactions(con, Phases.Fit, cache_dir)
-    targets = sample_targets(label_targets(con), settings.popularity_valid_users, settings.seed)
+    targets = sample_targets(label_targets(con), popularity.valid_users, seed)
     log.info("popularity validation on %d label users", len(targets[0]))
     rankings = grid_rankings(con, Phases.Fit, HALF_LIFE_GRID)
     scores = {str(h): validation_ndcg(con, fit, h, targets=targets, ranked=rankings[h]) for h in HALF_LIFE_GRID}
@@ -155,22 +157,15 @@ def genre_lists(con: duckdb.DuckDBPyConnection, track_ids: np.ndarray, scores: n
         con.unregister("_pop_scores")
 
 
-def load_half_life(db_path: Path, settings: Settings) -> float:
-    """The half-life the popularity step used for this build (the ranker reuses it)."""
-    path = artifacts_dir(db_path, settings) / ARTIFACT
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: run the popularity step first")
-    return float(json.loads(path.read_text())["half_life_days"])
-
-
 def run(db_path: Path, settings: Settings) -> None:
     log = setup_logging("models_py.popularity", logs_dir=settings.logs_dir)
-    with timed(log, "popularity"), connect(db_path, memory_limit=settings.models_memory_limit) as con:
+    with timed(log, "popularity"), connect(db_path, memory_limit=settings.models.memory_limit) as con:
         require_tables(con, Tables.EventsTrain, Tables.EventsFit, Tables.EventsLabels,
                        Tables.ItemGenres, Tables.SplitInfo, step="popularity")
-        half_life, grid = choose_half_life(con, settings, log, interactions_cache(db_path, settings))
+        half_life, grid = choose_half_life(con, settings.popularity, settings.seed, log,
+                                           interactions_cache(db_path, settings))
         track_ids, scores = popularity_scores(con, Phases.Serve, half_life)  # one pass for both lists
-        top = slice(0, settings.n_popular)
+        top = slice(0, settings.models.n_popular)
         table = pa.table({
             C.Rank: pa.array(np.arange(1, len(track_ids[top]) + 1), pa.int32()),
             C.Item: pa.array(track_ids[top], pa.int64()),
@@ -178,7 +173,7 @@ def run(db_path: Path, settings: Settings) -> None:
         })
         n_global = write_table(con, Tables.RecsPopular, table, order_by=C.Rank)
         n_genre = write_table(con, Tables.RecsPopularGenre,
-                              genre_lists(con, track_ids, scores, settings.n_popular))
+                              genre_lists(con, track_ids, scores, settings.models.n_popular))
         (artifacts_dir(db_path, settings) / ARTIFACT).write_text(
             json.dumps({"half_life_days": half_life, "validation_ndcg@5": grid}, indent=2)
         )

@@ -26,15 +26,16 @@ import pyarrow as pa
 
 from models_py import als
 from models_py import metrics as M
+from models_py.artifacts import factors_path, load_half_life
 from models_py.candidates import PhaseModels, candidates, recent_top
 from music_recs.tables import Columns as C
 from music_recs.tables import Phases, Tables
 from models_py.data import Interactions, interactions_cache, load_interactions
-from models_py.db import artifacts_dir, connect, require_tables, timed, write_table
+from models_py.db import artifacts_dir, connect, long_table, require_tables, timed, write_table
 from models_py.features import FEATURES, REQUIRED_TABLES, PhaseFeatures, candidate_features, prepare_phase
-from models_py.popularity import load_half_life, popularity_scores
+from models_py.popularity import popularity_scores
 from models_py.topk import top_k_from_ranking
-from music_recs.config import Settings
+from music_recs.config import RankerSettings, Settings
 from music_recs.logs import setup_logging
 
 log = logging.getLogger("models_py.ranker")
@@ -78,7 +79,7 @@ class TrainingData:
 
 
 def labelled_candidates(con: duckdb.DuckDBPyConnection, pm: PhaseModels, feats: PhaseFeatures,
-                        settings: Settings) -> TrainingData:
+                        ranker: RankerSettings, n_candidates: int, seed: int) -> TrainingData:
     """Fit-phase candidates of label users (sampled), with features and 0/1 labels."""
     inter = pm.inter
     labels = con.execute(f"SELECT {C.User}, {C.Item} FROM {Tables.EventsLabels}").to_arrow_table().to_pandas()
@@ -86,13 +87,13 @@ def labelled_candidates(con: duckdb.DuckDBPyConnection, pm: PhaseModels, feats: 
     users = np.sort(n_labels.index.to_numpy())
     rows = inter.rows_of(users)
     rows = rows[rows >= 0]  # users new in the label window have no fit history to rank from
-    rng = np.random.default_rng(settings.seed)
-    if len(rows) > settings.ranker_max_users:
-        rows = np.sort(rng.choice(rows, size=settings.ranker_max_users, replace=False))
+    rng = np.random.default_rng(seed)
+    if len(rows) > ranker.max_users:
+        rows = np.sort(rng.choice(rows, size=ranker.max_users, replace=False))
     log.info("ranker fit phase: %d label users with fit history (of %d label users)", len(rows), len(users))
     if len(rows) == 0:
         return TrainingData(pd.DataFrame(columns=[C.User, C.Item, *FEATURES, "label"]), n_labels)
-    cand = candidates(pm, rows, settings)
+    cand = candidates(pm, rows, ranker, n_candidates)
     frame = candidate_features(feats, cand)
     labels["label"] = 1.0
     frame = frame.merge(labels, on=[C.User, C.Item], how="left")
@@ -105,12 +106,12 @@ def labelled_candidates(con: duckdb.DuckDBPyConnection, pm: PhaseModels, feats: 
     return TrainingData(frame, n_labels)
 
 
-def _catboost(loss: str, settings: Settings):
+def _catboost(loss: str, ranker: RankerSettings, seed: int, threads: int):
     from catboost import CatBoostClassifier, CatBoostRanker
 
-    common = dict(iterations=settings.ranker_iterations, depth=settings.ranker_depth,
-                  learning_rate=settings.ranker_learning_rate, random_seed=settings.seed,
-                  thread_count=settings.train_threads, verbose=False, allow_writing_files=False)
+    common = dict(iterations=ranker.iterations, depth=ranker.depth,
+                  learning_rate=ranker.learning_rate, random_seed=seed,
+                  thread_count=threads, verbose=False, allow_writing_files=False)
     if loss == "Logloss":
         return CatBoostClassifier(loss_function="Logloss", **common)
     if loss == "YetiRank":
@@ -192,7 +193,7 @@ def best_of(results: dict[str, float], order: tuple[str, ...]) -> str:
     return max((name for name in order if name in results), key=lambda n: (results[n], -order.index(n)))
 
 
-def fit_ranker(data: TrainingData, settings: Settings) -> Selection:
+def fit_ranker(data: TrainingData, ranker: RankerSettings, *, seed: int, threads: int) -> Selection:
     """Pick what to serve on a user split of the label users: a CatBoost re-ranker (Logloss
     or YetiRank) or, when it does not beat them, the best single list (SOURCES).
 
@@ -204,32 +205,32 @@ def fit_ranker(data: TrainingData, settings: Settings) -> Selection:
     """
     frame = data.frame
     users = np.unique(frame[C.User].to_numpy())
-    if not settings.ranker_fallback and len(users) < 4:
+    if not ranker.fallback and len(users) < 4:
         raise ValueError(f"only {len(users)} fit users with a label among their candidates: too few to train "
                          "the ranker (ranker_fallback = true serves the best single list instead)")
     if len(users) == 0:
         log.warning("ranker: no label user with fit history found a label among its candidates: "
                     "nothing to validate on; serving the ALS list")
         return Selection(None, "als", {}, 0)
-    if len(users) < settings.ranker_min_users and settings.ranker_fallback:
+    if len(users) < ranker.min_users and ranker.fallback:
         results = source_results(frame, data.n_labels)
         best = best_of(results, tuple(SOURCES))
         log.warning("ranker: only %d fit users with a label among their candidates (ranker_min_users = %d): "
                     "too few to train a re-ranker; serving the best single list on them: %s (validation "
-                    "NDCG@%d %s)", len(users), settings.ranker_min_users, best, VALIDATION_K, _fmt(results))
+                    "NDCG@%d %s)", len(users), ranker.min_users, best, VALIDATION_K, _fmt(results))
         return Selection(None, best, results, len(users))
-    rng = np.random.default_rng(settings.seed)
-    n_valid = max(1, int(round(len(users) * settings.ranker_valid_share)))
-    if n_valid < settings.ranker_kfold_below:
-        return _fit_kfold(data, users, rng, settings)
+    rng = np.random.default_rng(seed)
+    n_valid = max(1, int(round(len(users) * ranker.valid_share)))
+    if n_valid < ranker.kfold_below:
+        return _fit_kfold(data, users, rng, ranker, seed, threads)
     valid_users = rng.choice(users, size=n_valid, replace=False)
     train_users = np.setdiff1d(users, valid_users)
     select_users = train_users
-    if 0 < settings.ranker_select_users < len(train_users):
-        select_users = np.sort(rng.choice(train_users, size=settings.ranker_select_users, replace=False))
+    if 0 < ranker.select_users < len(train_users):
+        select_users = np.sort(rng.choice(train_users, size=ranker.select_users, replace=False))
     valid = frame[frame[C.User].isin(valid_users)].reset_index(drop=True)
     train = sample_negatives(frame[frame[C.User].isin(train_users)].reset_index(drop=True),
-                             settings.ranker_negatives, settings.seed)
+                             ranker.negatives, seed)
     select = train[train[C.User].isin(select_users)].reset_index(drop=True)
     log.info("ranker data: %d training users / %d rows (loss selection on %d users / %d rows); "
              "validation: %d users / %d rows", len(train_users), len(train), len(select_users),
@@ -238,25 +239,25 @@ def fit_ranker(data: TrainingData, settings: Settings) -> Selection:
     models = {}
     for loss in LOSSES:
         with timed(log, f"CatBoost {loss} on {len(select_users)} users"):
-            model = _catboost(loss, settings)
+            model = _catboost(loss, ranker, seed, threads)
             model.fit(_pool(select))
         results[loss] = validation_ndcg(valid, predict(model, valid), data.n_labels)
         models[loss] = model
         log.info("ranker validation NDCG@%d: %-9s %.4f (ALS %.4f, popularity %.4f)", VALIDATION_K, loss,
                  results[loss], results["als"], results["popularity"])
-    best = _winner(results, n_valid, settings)
+    best = _winner(results, n_valid, ranker.fallback)
     if best in SOURCES:
         return Selection(None, best, results, n_valid)
     model = models[best]
     # the winner on all training users is the served model only without the refit below;
     # with it, that fit would only buy one more validation number at the cost of a full fit
-    if len(select_users) < len(train_users) and not settings.ranker_refit_all:
+    if len(select_users) < len(train_users) and not ranker.refit_all:
         with timed(log, f"CatBoost {best} on all {len(train_users)} training users"):
-            model = _catboost(best, settings)
+            model = _catboost(best, ranker, seed, threads)
             model.fit(_pool(train))
         results[f"{best} (all training users)"] = validation_ndcg(valid, predict(model, valid), data.n_labels)
-    if settings.ranker_refit_all:
-        model = _refit(frame, best, len(users), settings)
+    if ranker.refit_all:
+        model = _refit(frame, best, len(users), ranker, seed, threads)
     for name, value in results.items():
         log.info("ranker validation NDCG@%d: %-22s %.4f", VALIDATION_K, name, value)
     log.info("ranker keeps %s", best)
@@ -264,51 +265,51 @@ def fit_ranker(data: TrainingData, settings: Settings) -> Selection:
 
 
 def _fit_kfold(data: TrainingData, users: np.ndarray, rng: np.random.Generator,
-               settings: Settings) -> Selection:
+               ranker: RankerSettings, seed: int, threads: int) -> Selection:
     """The choice of ``fit_ranker`` made on out-of-fold scores of every label user.
 
     Why: on a small log (a few hundred label users) one 20% split leaves a few dozen
     validation users, too few to tell a re-ranker from a single list; folds score everyone.
     """
     frame = data.frame
-    n_folds = max(2, int(round(1 / settings.ranker_valid_share)))
+    n_folds = max(2, int(round(1 / ranker.valid_share)))
     fold_of_user = dict(zip(rng.permutation(users).tolist(), np.arange(len(users)) % n_folds))
     fold = frame[C.User].map(fold_of_user).to_numpy()
     scores = {loss: np.zeros(len(frame)) for loss in LOSSES}
     with timed(log, f"CatBoost {' and '.join(LOSSES)} on {n_folds} folds of {len(users)} users"):
         for f in range(n_folds):
-            train = sample_negatives(frame[fold != f].reset_index(drop=True), settings.ranker_negatives,
-                                     settings.seed + f)
+            train = sample_negatives(frame[fold != f].reset_index(drop=True), ranker.negatives,
+                                     seed + f)
             valid = frame[fold == f].reset_index(drop=True)
             for loss in LOSSES:
-                model = _catboost(loss, settings)
+                model = _catboost(loss, ranker, seed, threads)
                 model.fit(_pool(train))
                 scores[loss][fold == f] = predict(model, valid)
     results = source_results(frame, data.n_labels)
     for loss in LOSSES:
         results[loss] = validation_ndcg(frame, scores[loss], data.n_labels)
-    best = _winner(results, len(users), settings)
+    best = _winner(results, len(users), ranker.fallback)
     if best in SOURCES:
         return Selection(None, best, results, len(users))
     log.info("ranker keeps %s (out-of-fold validation NDCG@%d %s)", best, VALIDATION_K, _fmt(results))
-    return Selection(_refit(frame, best, len(users), settings), best, results, len(users))
+    return Selection(_refit(frame, best, len(users), ranker, seed, threads), best, results, len(users))
 
 
-def _winner(results: dict[str, float], n_users: int, settings: Settings) -> str:
+def _winner(results: dict[str, float], n_users: int, fallback: bool) -> str:
     """The served contender: a single list wins ties and is logged as a warning (only the
     losses compete with ``ranker_fallback`` off)."""
-    best = best_of(results, (*SOURCES, *LOSSES) if settings.ranker_fallback else LOSSES)
+    best = best_of(results, (*SOURCES, *LOSSES) if fallback else LOSSES)
     if best in SOURCES:
         log.warning("ranker: the %s list beats both re-rankers on %d validation users (NDCG@%d %s): "
                     "serving it", best, n_users, VALIDATION_K, _fmt(results))
     return best
 
 
-def _refit(frame: pd.DataFrame, loss: str, n_users: int, settings: Settings):
+def _refit(frame: pd.DataFrame, loss: str, n_users: int, ranker: RankerSettings, seed: int, threads: int):
     """The kept loss trained on every label user (validation users included)."""
-    everyone = sample_negatives(frame, settings.ranker_negatives, settings.seed)
+    everyone = sample_negatives(frame, ranker.negatives, seed)
     with timed(log, f"CatBoost {loss} refit on all {n_users} label users (validation included)"):
-        model = _catboost(loss, settings)
+        model = _catboost(loss, ranker, seed, threads)
         model.fit(_pool(everyone))
     return model
 
@@ -317,15 +318,16 @@ def _fmt(results: dict[str, float]) -> str:
     return ", ".join(f"{name} {value:.4f}" for name, value in results.items())
 
 
-def rerank(pm: PhaseModels, feats: PhaseFeatures, model, rows: np.ndarray, settings: Settings,
-           recent_cols: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rerank(pm: PhaseModels, feats: PhaseFeatures, model, rows: np.ndarray, ranker: RankerSettings,
+           n_candidates: int, n_recs: int, recent_cols: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Re-ranked top ``n_recs`` for user ``rows`` of the phase (``feats`` from ``prepare_phase``;
     ``recent_cols``: the rows' ``recent_top`` when already searched)."""
-    frame = candidate_features(feats, candidates(pm, rows, settings, recent_cols))
-    return top_per_user(frame, predict(model, frame), settings.n_recs)
+    frame = candidate_features(feats, candidates(pm, rows, ranker, n_candidates, recent_cols))
+    return top_per_user(frame, predict(model, frame), n_recs)
 
 
-def serve(pm: PhaseModels, feats: PhaseFeatures, model, settings: Settings) -> pa.Table:
+def serve(pm: PhaseModels, feats: PhaseFeatures, model, ranker: RankerSettings, n_candidates: int,
+          n_recs: int) -> pa.Table:
     """Re-ranked top ``n_recs`` for every user with history, in user chunks.
 
     The next chunk's recent-taste search runs in a second thread while this chunk is scored:
@@ -337,12 +339,12 @@ def serve(pm: PhaseModels, feats: PhaseFeatures, model, settings: Settings) -> p
               for lo in range(0, inter.n_users, SERVE_CHUNK_USERS)]
     parts = []
     with ThreadPoolExecutor(max_workers=1) as pool:
-        recent = pool.submit(recent_top, pm, chunks[0], settings)
+        recent = pool.submit(recent_top, pm, chunks[0], ranker.recent_candidates)
         for i, rows in enumerate(chunks):
             recent_cols = recent.result()
             if i + 1 < len(chunks):
-                recent = pool.submit(recent_top, pm, chunks[i + 1], settings)
-            parts.append(als.long_table(*rerank(pm, feats, model, rows, settings, recent_cols)))
+                recent = pool.submit(recent_top, pm, chunks[i + 1], ranker.recent_candidates)
+            parts.append(long_table(*rerank(pm, feats, model, rows, ranker, n_candidates, n_recs, recent_cols)))
             log.info("ranker serve: %d/%d users scored", rows[-1] + 1, inter.n_users)
     return pa.concat_tables(parts)
 
@@ -353,7 +355,7 @@ def serve_source(con: duckdb.DuckDBPyConnection, db_path: Path, source: str, hal
     phase's popularity ranking without what each user heard, for every user with history."""
     if source == "als":
         return con.execute(f"SELECT {C.User}, {C.Item}, {C.Score}, {C.Rank} FROM {Tables.RecsAls} "
-                           f"WHERE {C.Rank} <= ? ORDER BY {C.User}, {C.Rank}", [settings.n_recs]).to_arrow_table()
+                           f"WHERE {C.Rank} <= ? ORDER BY {C.User}, {C.Rank}", [settings.models.n_recs]).to_arrow_table()
     if source != "popularity":
         raise ValueError(f"unknown single list {source!r}")
     inter = load_interactions(con, Phases.Serve, interactions_cache(db_path, settings))
@@ -362,10 +364,10 @@ def serve_source(con: duckdb.DuckDBPyConnection, db_path: Path, source: str, hal
     parts = []
     for lo in range(0, inter.n_users, SERVE_CHUNK_USERS):
         rows = np.arange(lo, min(lo + SERVE_CHUNK_USERS, inter.n_users))
-        pos = top_k_from_ranking(cols, inter.matrix, rows, settings.n_recs)
+        pos = top_k_from_ranking(cols, inter.matrix, rows, settings.models.n_recs)
         ok = pos != M.PAD
         tracks = np.where(ok, track_ids[np.maximum(pos, 0)], M.PAD)
-        parts.append(als.long_table(inter.user_ids[rows], tracks, np.where(ok, scores[np.maximum(pos, 0)], np.nan)))
+        parts.append(long_table(inter.user_ids[rows], tracks, np.where(ok, scores[np.maximum(pos, 0)], np.nan)))
     return pa.concat_tables(parts)
 
 
@@ -393,20 +395,23 @@ def fit_phase(con: duckdb.DuckDBPyConnection, db_path: Path, half_life: float,
     the serve phase loads events_train."""
     fit_inter = load_interactions(con, Phases.Fit, interactions_cache(db_path, settings))
     with timed(log, "ALS on events_fit"):
-        fit_model = als.train(fit_inter, settings)
-    fit_model.save(als.factors_path(db_path, settings, Phases.Fit))
+        fit_model = als.train(fit_inter, settings.als, seed=settings.seed,
+                              threads=settings.models.train_threads)
+    fit_model.save(factors_path(db_path, settings, Phases.Fit))
     feats = prepare_phase(con, fit_inter)
     with timed(log, "fit candidates and features"):
-        data = labelled_candidates(con, PhaseModels.build(con, fit_inter, fit_model, half_life, settings),
-                                   feats, settings)
-    del fit_inter, fit_model
-    return fit_ranker(data, settings)
+        pm = PhaseModels.build(con, fit_inter, fit_model, half_life, settings.ranker, settings.als,
+                               seed=settings.seed, threads=settings.models.train_threads)
+        data = labelled_candidates(con, pm, feats, settings.ranker, settings.models.n_candidates,
+                                   settings.seed)
+    del fit_inter, fit_model, pm
+    return fit_ranker(data, settings.ranker, seed=settings.seed, threads=settings.models.train_threads)
 
 
 def run(db_path: Path, settings: Settings) -> None:
     setup_logging("models_py.ranker", logs_dir=settings.logs_dir)
     out_dir = artifacts_dir(db_path, settings)
-    with timed(log, "ranker"), connect(db_path, memory_limit=settings.models_memory_limit) as con:
+    with timed(log, "ranker"), connect(db_path, memory_limit=settings.models.memory_limit) as con:
         require_tables(con, Tables.EventsFit, Tables.EventsLabels, Tables.EventsTrain, Tables.RecsAls,
                        Tables.UserIndex, Tables.TrackIndex, Tables.SplitInfo, *REQUIRED_TABLES,
                        step="ranker")
@@ -433,14 +438,16 @@ def run(db_path: Path, settings: Settings) -> None:
             return
 
         serve_inter = load_interactions(con, Phases.Serve, interactions_cache(db_path, settings))
-        serve_model = als.AlsModel.load(als.factors_path(db_path, settings, Phases.Serve))
+        serve_model = als.AlsModel.load(factors_path(db_path, settings, Phases.Serve))
         feats = prepare_phase(con, serve_inter)
         with timed(log, "serve candidates, features and scoring"):
-            pm = PhaseModels.build(con, serve_inter, serve_model, half_life, settings)
-            pm.als_lists = als.published_lists(con, serve_inter, settings.n_candidates)
+            pm = PhaseModels.build(con, serve_inter, serve_model, half_life, settings.ranker, settings.als,
+                                   seed=settings.seed, threads=settings.models.train_threads)
+            pm.als_lists = als.published_lists(con, serve_inter, settings.models.n_candidates)
             if pm.als_lists is None:
                 log.info("%s holds lists of another length than n_candidates: ALS candidates searched again",
                          Tables.RecsAls)
-            table = serve(pm, feats, model, settings)
+            table = serve(pm, feats, model, settings.ranker, settings.models.n_candidates,
+                          settings.models.n_recs)
         n = write_table(con, Tables.RecsFinal, table, order_by=f"{C.User}, {C.Rank}")
         log.info("wrote %s: %d rows", Tables.RecsFinal, n)

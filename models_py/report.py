@@ -96,7 +96,7 @@ def data_quality_section(db_path: Path, settings: Settings) -> str:
 
     from models_py.db import connect
 
-    for kwargs in ({"memory_limit": settings.models_memory_limit}, {"read_only": True}):
+    for kwargs in ({"memory_limit": settings.models.memory_limit}, {"read_only": True}):
         try:
             con = connect(db_path, **kwargs)
         except duckdb.Error:
@@ -129,7 +129,7 @@ def write_report(frame: pd.DataFrame, importance: pd.DataFrame | None, db_path: 
     pop, ranker = _read_json(art / "popularity.json"), _read_json(art / "ranker.json")
     parts = [
         f"# Recommendation quality — build `{Path(db_path).stem}`\n",
-        "Protocol (shared/docs/evaluation.md): global time split; models and features see only "
+        "Protocol (docs/evaluation.md): global time split; models and features see only "
         "the train window; the re-ranker learns on a label window at the end of train. Every "
         "test user is scored; cold users (no train history) get the popularity fallback in "
         "every model. **Tracks a user already heard in train are never recommended** (the log "

@@ -48,7 +48,7 @@ def run(db_path: Path, settings: Settings) -> None:
     setup_logging("models_py.serving", logs_dir=settings.logs_dir)
     root = serving_arrays.serving_dir(db_path)
     with timed(log, "serving lists"), connect(db_path, read_only=True,
-                                              memory_limit=settings.models_memory_limit) as con:
+                                              memory_limit=settings.models.memory_limit) as con:
         require_tables(con, Tables.RecsFinal, Tables.SimilarTracks, Tables.Events, step="serving")
         for name, (sql, ordered, with_scores) in LISTS.items():
             n = serving_arrays.write(con, sql, root / name, with_scores=with_scores, order_sql=ordered)

@@ -15,25 +15,22 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from models_py import ann
-from models_py.als import AlsModel, factors_path
+from models_py.als import AlsModel
+from models_py.arrays import normalized
+from models_py.artifacts import factors_path
 from music_recs.tables import Columns as C
 from music_recs.tables import Phases, Tables
 from models_py.data import positions_of, recent_track_ids, serve_track_ids
 from models_py.db import connect, require_tables, timed, write_table
 from models_py.metrics import PAD
-from music_recs.config import Settings
+from music_recs.config import AlsSettings, Settings
 from music_recs.logs import setup_logging
 
 log = logging.getLogger("models_py.similar")
 
 
-def normalized(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.where(norms > 0, vectors / np.maximum(norms, 1e-12), 0.0).astype(np.float32)
-
-
-def similar_tracks(model: AlsModel, candidate_cols: np.ndarray, k: int, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+def similar_tracks(model: AlsModel, candidate_cols: np.ndarray, k: int, als: AlsSettings, *,
+                   seed: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
     """For every track of the model: ``k`` most cosine-similar candidates, itself excluded."""
     unit = normalized(model.item_factors)
     n = len(model.track_ids)
@@ -43,20 +40,22 @@ def similar_tracks(model: AlsModel, candidate_cols: np.ndarray, k: int, settings
     rows = np.flatnonzero(self_pos >= 0)
     exclude = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, self_pos[rows])),
                             shape=(n, len(cand)))
-    idx, scores = ann.top_k(unit, unit[cand], k, exclude, settings, what="similar tracks")
+    idx, scores = ann.top_k(unit, unit[cand], k, exclude, als, seed=seed, threads=threads,
+                            what="similar tracks")
     return np.where(idx == PAD, PAD, model.track_ids[cand][np.maximum(idx, 0)]), scores
 
 
 def run(db_path: Path, settings: Settings) -> None:
     setup_logging("models_py.similar", logs_dir=settings.logs_dir)
-    with timed(log, "similar"), connect(db_path, memory_limit=settings.models_memory_limit) as con:
+    with timed(log, "similar"), connect(db_path, memory_limit=settings.models.memory_limit) as con:
         require_tables(con, Tables.EventsTrain, Tables.UserIndex, Tables.TrackIndex, step="similar")
         model = AlsModel.load(factors_path(db_path, settings, Phases.Serve))
         if not np.array_equal(serve_track_ids(con), model.track_ids):
             raise RuntimeError("ALS factors do not match this warehouse's track_index; rerun als")
         # the tracks ALS may recommend, from SQL: the train matrix itself is not needed here
-        cols = positions_of(model.track_ids, recent_track_ids(con, Phases.Serve, settings.als_score_days))
-        tracks, scores = similar_tracks(model, cols, settings.n_similar, settings)
+        cols = positions_of(model.track_ids, recent_track_ids(con, Phases.Serve, settings.als.score_days))
+        tracks, scores = similar_tracks(model, cols, settings.models.n_similar, settings.als,
+                                        seed=settings.seed, threads=settings.models.train_threads)
         n, k = tracks.shape
         keep = tracks != PAD
         table = pa.table({

@@ -18,9 +18,9 @@ def s3_secret_sql(settings: Settings) -> str:
 
     return (
         "CREATE OR REPLACE SECRET music_recs_s3 (TYPE s3, "
-        f"KEY_ID {q(settings.s3_access_key_id)}, SECRET {q(settings.s3_secret_access_key)}, "
-        f"REGION {q(settings.s3_region)}, ENDPOINT {q(settings.s3_endpoint)}, "
-        f"URL_STYLE {q(settings.s3_url_style)}, USE_SSL {str(settings.s3_use_ssl).lower()})"
+        f"KEY_ID {q(settings.s3.access_key_id)}, SECRET {q(settings.s3.secret_access_key)}, "
+        f"REGION {q(settings.s3.region)}, ENDPOINT {q(settings.s3.endpoint)}, "
+        f"URL_STYLE {q(settings.s3.url_style)}, USE_SSL {str(settings.s3.use_ssl).lower()})"
     )
 
 

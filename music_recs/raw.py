@@ -73,7 +73,7 @@ def validate(settings: Settings) -> dict[str, int]:
             try:
                 columns = describe(con, location)
             except duckdb.Error as exc:
-                where = f" (S3 endpoint {settings.s3_endpoint})" if settings.raw_is_s3 else ""
+                where = f" (S3 endpoint {settings.s3.endpoint})" if settings.raw_is_s3 else ""
                 raise RawDataError(
                     f"{location}: cannot read as parquet{where}: {_short(exc)}"
                 ) from exc

@@ -4,7 +4,7 @@ Why: the raw location may be an S3 bucket; a real S3 server on loopback lets use
 tests exercise exactly the path DuckDB httpfs and boto3 take in production (path-style
 URLs, no SSL, access keys).
 
-    python -m music_recs.s3 serve     # foreground server on settings.s3_endpoint
+    python -m music_recs.s3 serve     # foreground server on settings.s3.endpoint
     python -m music_recs.s3 upload    # put data/raw/*.parquet into s3://<bucket>/<prefix>/
 """
 
@@ -56,8 +56,8 @@ class SeaweedServer:
 
     def __init__(self, settings: Settings, data_dir: Path | None = None) -> None:
         self.settings = settings
-        self.host, self.s3_port = _split_endpoint(settings.s3_endpoint)
-        self.data_dir = Path(data_dir or settings.s3_data_dir).resolve()
+        self.host, self.s3_port = _split_endpoint(settings.s3.endpoint)
+        self.data_dir = Path(data_dir or settings.s3.data_dir).resolve()
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = self.data_dir / "weed.log"
 
@@ -68,8 +68,8 @@ class SeaweedServer:
                     "name": "music_recs",
                     "credentials": [
                         {
-                            "accessKey": self.settings.s3_access_key_id,
-                            "secretKey": self.settings.s3_secret_access_key,
+                            "accessKey": self.settings.s3.access_key_id,
+                            "secretKey": self.settings.s3.secret_access_key,
                         }
                     ],
                     "actions": ["Admin", "Read", "Write", "List", "Tagging"],
@@ -125,7 +125,7 @@ class SeaweedServer:
                 time.sleep(0.5)
         self.stop()
         raise TimeoutError(
-            f"S3 server not ready on {self.settings.s3_endpoint} after {timeout_s:.0f}s "
+            f"S3 server not ready on {self.settings.s3.endpoint} after {timeout_s:.0f}s "
             f"({last_error}); see {self.log_path}"
         )
 
@@ -157,15 +157,15 @@ def client(settings: Settings):
     import boto3
     from botocore.config import Config
 
-    scheme = "https" if settings.s3_use_ssl else "http"
+    scheme = "https" if settings.s3.use_ssl else "http"
     return boto3.client(
         "s3",
-        endpoint_url=f"{scheme}://{settings.s3_endpoint}",
-        aws_access_key_id=settings.s3_access_key_id,
-        aws_secret_access_key=settings.s3_secret_access_key,
-        region_name=settings.s3_region,
+        endpoint_url=f"{scheme}://{settings.s3.endpoint}",
+        aws_access_key_id=settings.s3.access_key_id,
+        aws_secret_access_key=settings.s3.secret_access_key,
+        region_name=settings.s3.region,
         config=Config(
-            s3={"addressing_style": "path" if settings.s3_url_style == "path" else "virtual"},
+            s3={"addressing_style": "path" if settings.s3.url_style == "path" else "virtual"},
             retries={"max_attempts": 2},
             connect_timeout=3,
             read_timeout=30,
@@ -183,20 +183,20 @@ def upload_raw(settings: Settings, source_dir: Path | None = None) -> str:
         )
     s3 = client(settings)
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
-    if settings.s3_bucket not in existing:
-        s3.create_bucket(Bucket=settings.s3_bucket)
-    prefix = settings.s3_prefix.strip("/")
+    if settings.s3.bucket not in existing:
+        s3.create_bucket(Bucket=settings.s3.bucket)
+    prefix = settings.s3.prefix.strip("/")
     for name in RAW_FILES:
         key = f"{prefix}/{name}.parquet" if prefix else f"{name}.parquet"
-        s3.upload_file(str(source / f"{name}.parquet"), settings.s3_bucket, key)
-    uri = f"s3://{settings.s3_bucket}/{prefix}" if prefix else f"s3://{settings.s3_bucket}"
+        s3.upload_file(str(source / f"{name}.parquet"), settings.s3.bucket, key)
+    uri = f"s3://{settings.s3.bucket}/{prefix}" if prefix else f"s3://{settings.s3.bucket}"
     return uri
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m music_recs.s3")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("serve", help="run a local S3 server on settings.s3_endpoint (Ctrl-C stops)")
+    sub.add_parser("serve", help="run a local S3 server on settings.s3.endpoint (Ctrl-C stops)")
     up = sub.add_parser("upload", help="upload the local raw files to the configured bucket")
     up.add_argument("--source", type=Path, default=Path("data/raw"))
     args = parser.parse_args(argv)
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "serve":
         server = SeaweedServer(settings).start()
         log.info("S3 server ready on http://%s (data in %s); Ctrl-C to stop",
-                 settings.s3_endpoint, server.data_dir)
+                 settings.s3.endpoint, server.data_dir)
         try:
             while server.process is not None and server.process.poll() is None:
                 time.sleep(1)

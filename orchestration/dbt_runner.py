@@ -56,15 +56,15 @@ class DbtVars(dict):
 def dbt_env_from_settings(settings: Settings) -> dict[str, str]:
     """Environment variables read by ``profiles.yml`` for these settings."""
     return {
-        "MUSIC_RECS_S3_ENDPOINT": settings.s3_endpoint,
-        "MUSIC_RECS_S3_ACCESS_KEY_ID": settings.s3_access_key_id,
-        "MUSIC_RECS_S3_SECRET_ACCESS_KEY": settings.s3_secret_access_key,
-        "MUSIC_RECS_S3_REGION": settings.s3_region,
-        "MUSIC_RECS_S3_USE_SSL": "true" if settings.s3_use_ssl else "false",
-        "MUSIC_RECS_S3_URL_STYLE": settings.s3_url_style,
-        "MUSIC_RECS_DBT_MEMORY_LIMIT": settings.dbt_memory_limit,
-        "MUSIC_RECS_DBT_THREADS": str(settings.dbt_threads),
-        "MUSIC_RECS_DBT_NODE_THREADS": str(settings.dbt_node_threads),
+        "MUSIC_RECS_S3_ENDPOINT": settings.s3.endpoint,
+        "MUSIC_RECS_S3_ACCESS_KEY_ID": settings.s3.access_key_id,
+        "MUSIC_RECS_S3_SECRET_ACCESS_KEY": settings.s3.secret_access_key,
+        "MUSIC_RECS_S3_REGION": settings.s3.region,
+        "MUSIC_RECS_S3_USE_SSL": "true" if settings.s3.use_ssl else "false",
+        "MUSIC_RECS_S3_URL_STYLE": settings.s3.url_style,
+        "MUSIC_RECS_DBT_MEMORY_LIMIT": settings.dbt.memory_limit,
+        "MUSIC_RECS_DBT_THREADS": str(settings.dbt.threads),
+        "MUSIC_RECS_DBT_NODE_THREADS": str(settings.dbt.node_threads),
     }
 
 
@@ -73,12 +73,12 @@ def dbt_vars_from_settings(settings: Settings) -> DbtVars:
     values = {
         "raw_uri": settings.raw_uri.rstrip("/"),
         "online_events_path": str(settings.online_events_path),
-        "track_seq_quantile": settings.track_seq_quantile,
-        "split_date": settings.split_date,
-        "test_days": settings.test_days,
-        "label_days": settings.label_days,
-        "split_quantile": settings.split_quantile,
-        "recency_half_life_days": settings.recency_half_life_days,
+        "track_seq_quantile": settings.warehouse_vars.track_seq_quantile,
+        "split_date": settings.warehouse_vars.split_date,
+        "test_days": settings.warehouse_vars.test_days,
+        "label_days": settings.warehouse_vars.label_days,
+        "split_quantile": settings.warehouse_vars.split_quantile,
+        "recency_half_life_days": settings.warehouse_vars.recency_half_life_days,
     }
     return DbtVars(values, env=dbt_env_from_settings(settings))
 

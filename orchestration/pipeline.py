@@ -28,6 +28,8 @@ from music_recs.config import Settings, get_settings
 from music_recs.logs import setup_logging
 from music_recs.raw import RawDataError, raw_files_present, validate
 from music_recs.serving_arrays import remove_serving_dir
+from music_recs.tables import Columns as C
+from music_recs.tables import Tables
 from music_recs.warehouse import SERVED_TABLES, new_build_path, publish
 
 DEFAULT_RAW_URI = Settings.model_fields["raw_uri"].default
@@ -53,14 +55,14 @@ def absolute_settings(settings: Settings) -> Settings:
     beside it in ``builds/builds/`` and fail to publish.
     """
     updates: dict[str, object] = {}
-    for name, value in settings.model_dump().items():
+    for name, value in settings.as_flat().items():
         if isinstance(value, Path):
             updates[name] = Path(os.path.abspath(value))
     if not settings.raw_is_s3:
         updates["raw_uri"] = os.path.abspath(settings.raw_uri)
     if not settings.export_uri.startswith("s3://"):
         updates["export_uri"] = os.path.abspath(settings.export_uri)
-    return settings.model_copy(update=updates)
+    return settings.updated(**updates)
 
 
 def ensure_raw(settings: Settings) -> None:
@@ -96,13 +98,14 @@ def write_build_info(build_path: Path, settings: Settings, counts: dict[str, int
         "git_commit": _git_commit(),
         "raw_rows": json.dumps(counts),
         "settings": settings.model_dump_json(
-            exclude={"s3_access_key_id", "s3_secret_access_key"}
+            exclude={"s3": {"access_key_id", "secret_access_key"}}
         ),
     }
     con = duckdb.connect(str(build_path))
     try:
-        con.execute("CREATE OR REPLACE TABLE build_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
-        con.executemany("INSERT INTO build_info VALUES (?, ?)", list(info.items()))
+        con.execute(f"CREATE OR REPLACE TABLE {Tables.BuildInfo} "
+                    f"({C.Key} VARCHAR PRIMARY KEY, {C.Value} VARCHAR)")
+        con.executemany(f"INSERT INTO {Tables.BuildInfo} VALUES (?, ?)", list(info.items()))
     finally:
         con.close()
 
@@ -188,9 +191,9 @@ def real_settings(settings: Settings, dataset: str) -> Settings:
         "online_events_path": root / "online_events.parquet",
         "export_uri": str(root / "export"),
     }
-    if not ({"split_date", "split_quantile"} & settings.model_fields_set):
+    if not ({"split_date", "split_quantile"} & settings.warehouse_vars.model_fields_set):
         updates["split_quantile"] = REAL_SPLIT_QUANTILE
-    return Settings.model_validate({**settings.model_dump(), **updates})
+    return settings.updated(**updates)
 
 
 def build_real(settings: Settings, dataset: str, max_users: int = 0, dates: str = "exact") -> Path:

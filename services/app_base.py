@@ -56,7 +56,7 @@ def service_app(settings: Settings, *, service: str, title: str, description: st
         with extra(app) if extra is not None else nullcontext():
             app.state.reader = ObservedReader(
                 settings.warehouse_path,
-                settings.warehouse_check_interval_s,
+                settings.services.warehouse_check_interval_s,
                 warmers={**warmers, "_build_facts": observability.build_facts},
                 required_tables=required_tables,
                 on_rejected=metrics.builds_rejected.inc,
@@ -72,8 +72,8 @@ def service_app(settings: Settings, *, service: str, title: str, description: st
     app = FastAPI(title=title, description=description, version="1.0", lifespan=lifespan)
     app.state.reader = None
     install_error_handlers(app)
-    metrics = observability.install(app, service, max_body_bytes=settings.service_max_body_bytes,
-                                    log_requests=settings.service_access_log)
+    metrics = observability.install(app, service, max_body_bytes=settings.services.max_body_bytes,
+                                    log_requests=settings.services.access_log)
     metrics.watch_reader(lambda: app.state.reader)
     return app
 

@@ -125,10 +125,10 @@ class ServiceClient:
 
     def __init__(self, settings: Settings, metrics: ServiceMetrics | None = None) -> None:
         self.settings = settings
-        self.timeout_s = settings.service_timeout_s
+        self.timeout_s = settings.services.timeout_s
         self.metrics = metrics
         self.events_key = ClientKey(settings)
-        self._warnings = WarningLimiter(log, settings.service_warning_interval_s)
+        self._warnings = WarningLimiter(log, settings.services.warning_interval_s)
         self._http = KeepAliveHttp()
 
     def _failed(self, service: str, reason: str, msg: str, *args: object) -> None:
@@ -152,8 +152,8 @@ class ServiceClient:
 
     async def get_json(self, service: str, path: str, **params: Any) -> dict[str, Any] | None:
         """GET ``path`` on ``service``; None if it is down, slow, or answers non-2xx."""
-        host = self.settings.host
-        port = int(getattr(self.settings, f"{service}_port"))
+        host = self.settings.services.host
+        port = self.settings.services.port(service)  # type: ignore[arg-type]
         target = f"{path}?{urlencode(params)}" if params else path
         try:
             async with asyncio.timeout(self.timeout_s):

@@ -1,6 +1,6 @@
 """Start the services: ``python -m services.run`` (all four) or ``python -m services.run offline``.
 
-All four run as separate processes (one uvicorn each, on ``settings.host`` and the
+All four run as separate processes (one uvicorn each, on ``settings.services.host`` and the
 per-service port), supervised by supervisord (services/supervise.py): a service that dies is
 restarted alone, with back-off if it keeps dying, while the other three keep answering;
 Ctrl-C / SIGTERM stops them all gracefully (uvicorn drains the requests in flight).
@@ -60,16 +60,16 @@ def serve_one(name: str, settings: Settings) -> None:
     import uvicorn
 
     log = setup_logging(f"service-{name}")
-    port = getattr(settings, f"{name}_port")
-    log.info("starting %s on %s:%s", name, settings.host, port)
+    port = settings.services.port(name)  # type: ignore[arg-type]
+    log.info("starting %s on %s:%s", name, settings.services.host, port)
     stop_with_supervisor(log)
     uvicorn.run(
         create_app(name, settings),
-        host=settings.host,
+        host=settings.services.host,
         port=port,
         log_config=None,  # keep our logging setup
         access_log=False,  # per-request lines would dominate the CPU under load
-        limit_concurrency=settings.service_max_concurrency,
+        limit_concurrency=settings.services.max_concurrency,
         timeout_graceful_shutdown=5,
     )
 

@@ -38,11 +38,11 @@ KEY_RESPONSES: dict[int | str, dict[str, object]] = {
 
 
 def key_file(settings: Settings) -> Path:
-    return settings.events_api_key_file or Path(settings.events_db).parent / "api_key"
+    return settings.events.api_key_file or Path(settings.events_db).parent / "api_key"
 
 
 def configured_keys(settings: Settings) -> list[str]:
-    raw = settings.events_api_keys.get_secret_value()
+    raw = settings.events.api_keys.get_secret_value()
     return [k.strip() for k in raw.split(",") if k.strip()]
 
 
@@ -84,7 +84,7 @@ class ClientKey:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        explicit = settings.events_api_key.get_secret_value().strip()
+        explicit = settings.events.api_key.get_secret_value().strip()
         configured = configured_keys(settings)
         self._fixed = explicit or (configured[0] if configured else None)
         self._cached: str | None = None

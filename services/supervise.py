@@ -52,7 +52,7 @@ _MAX_SOCKET_PATH = 100
 
 def events_api_key_hint() -> str:
     """The line ``make serve`` prints on how to set the events API key."""
-    if "events_api_keys" in Settings.model_fields:  # accepted keys, comma-separated
+    if "events_api_keys" in Settings.flat_names():  # accepted keys, comma-separated
         var = "MUSIC_RECS_EVENTS_API_KEYS=<secret>[,<another>]"
     else:
         var = "MUSIC_RECS_EVENTS_API_KEY=<secret>"

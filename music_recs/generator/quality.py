@@ -66,9 +66,9 @@ def evaluate(raw_dir: Path, n_users: int = 3000, seed: int = 0) -> dict:
         pop.append([t for t in pop_order[: K + len(seen)] if t not in seen][:K])
     pop = np.array(pop)
 
-    model = AlternatingLeastSquares(factors=s.als_factors, iterations=s.als_iterations,
-                                    regularization=s.als_regularization, random_state=s.seed)
-    model.fit((X * s.als_alpha).tocsr(), show_progress=False)
+    model = AlternatingLeastSquares(factors=s.als.factors, iterations=s.als.iterations,
+                                    regularization=s.als.regularization, random_state=s.seed)
+    model.fit((X * s.als.alpha).tocsr(), show_progress=False)
     als, _ = model.recommend(sample, X[sample], N=K, filter_already_liked_items=True)
 
     truth = load_truth(raw_dir)

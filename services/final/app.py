@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from music_recs.config import Settings
+from music_recs.tables import Tables
 from music_recs.warehouse_reader import WarehouseReader
 from services import queries
 from services.api import (
@@ -38,7 +39,7 @@ from services.final.blend import blend
 from services.lookups import CatalogIndex, TrackMap, load_heard, load_popular
 
 SERVICE = "final"
-REQUIRED = ("catalog", "events", "recs_popular", "map_tracks")
+REQUIRED = (Tables.Catalog, Tables.Events, Tables.RecsPopular, Tables.MapTracks)
 DEPENDENCIES = ("offline", "online", "events")
 Source = Literal["offline", "online", "popular", "catalog"]
 
@@ -156,7 +157,7 @@ def create_app(settings: Settings) -> FastAPI:
         "to offline + popularity when a dependency is down.",
         warmers={"popular": load_popular, "track_map": TrackMap.load,
                  "catalog": CatalogIndex.load,
-                 "heard": load_heard(settings.serving_memory_rows)},
+                 "heard": load_heard(settings.services.serving_memory_rows)},
         required_tables=REQUIRED,
     )
 

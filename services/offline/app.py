@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from music_recs.config import Settings
+from music_recs.tables import Tables
 from music_recs.warehouse_reader import WarehouseReader
 from services import queries
 from services.api import (
@@ -43,8 +44,8 @@ from services.lookups import (
 from music_recs.cold_start import genre_aware_popular
 
 SERVICE = "offline"
-REQUIRED = ("recs_final", "recs_popular", "recs_popular_genre", "item_genres", "events",
-            "map_tracks")
+REQUIRED = (Tables.RecsFinal, Tables.RecsPopular, Tables.RecsPopularGenre, Tables.ItemGenres,
+            Tables.Events, Tables.MapTracks)
 Source = Literal["personal", "popular_genre", "popular"]
 
 
@@ -113,8 +114,8 @@ def create_app(settings: Settings) -> FastAPI:
         description="Precomputed re-ranked recommendations; popularity for cold users.",
         warmers={"popular": load_popular, "popular_genre": load_popular_genre,
                  "track_map": TrackMap.load, "item_genres": load_item_genres,
-                 "recs_final": load_recs_final(settings.serving_memory_rows),
-                 "heard": load_heard(settings.serving_memory_rows)},
+                 "recs_final": load_recs_final(settings.services.serving_memory_rows),
+                 "heard": load_heard(settings.services.serving_memory_rows)},
         required_tables=REQUIRED,
     )
 

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from music_recs.config import Settings
+from music_recs.tables import Tables
 from music_recs.warehouse_reader import WarehouseReader
 from services import queries
 from services.api import (
@@ -35,7 +36,7 @@ from services.app_base import Client, Reader, service_app
 from services.lookups import KeyedLists, TrackMap, load_heard, load_similar
 
 SERVICE = "online"
-REQUIRED = ("similar_tracks", "map_tracks", "events")
+REQUIRED = (Tables.SimilarTracks, Tables.MapTracks, Tables.Events)
 RECENCY_DECAY = 0.9  # weight of the i-th most recent listen: RECENCY_DECAY ** i
 
 
@@ -108,7 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
         title="music_recs online",
         description="Similar tracks for a track and for a user's recent listens.",
         warmers={"similar": load_similar, "track_map": TrackMap.load,
-                 "heard": load_heard(settings.serving_memory_rows)},
+                 "heard": load_heard(settings.services.serving_memory_rows)},
         required_tables=REQUIRED,
     )
 
@@ -136,7 +137,7 @@ def create_app(settings: Settings) -> FastAPI:
                         k: KQuery = 10) -> Response:
         online = await client.recent_listens(user_id, MAX_EVENTS_K)
         recs = await run_in_threadpool(_for_user, reader, user_id, k, online or [],
-                                       settings.online_recent_listens)
+                                       settings.services.online_recent_listens)
         if online is None:
             recs.degraded.append("events")
             app.state.metrics.count_degraded(recs.degraded)

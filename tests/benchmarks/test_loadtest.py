@@ -11,7 +11,7 @@ from benchmarks import loadtest
 def test_open_loop_with_writes_reads_final_and_stores_listens(handmade_stack, capsys, monkeypatch):
     s = handmade_stack.settings
     for name in ("events_api_keys", "events_db", "data_dir"):
-        value = getattr(s, name)
+        value = s.value_of(name)
         monkeypatch.setenv(f"MUSIC_RECS_{name.upper()}", value.get_secret_value() if hasattr(value, "get_secret_value") else str(value))
     monkeypatch.setattr(loadtest, "get_settings", lambda: s)
     before = sqlite3.connect(s.events_db).execute("SELECT count(*) FROM events").fetchone()[0]

@@ -47,7 +47,7 @@ def test_validate_from_s3(s3_settings) -> None:
 
 
 def test_missing_object_is_named(s3_settings) -> None:
-    settings = s3_settings.model_copy(update={"raw_uri": "s3://music-recs/nothing-here"})
+    settings = s3_settings.updated(raw_uri="s3://music-recs/nothing-here")
     with pytest.raises(RawDataError, match=r"s3://music-recs/nothing-here/tracks\.parquet"):
         validate(settings)
 

@@ -41,7 +41,7 @@ MAIN_TABLES = ("items", "map_tracks", "catalog", "events", "events_train", "even
 def settings_env(settings: Settings) -> dict[str, str]:
     """The child environment that reproduces ``settings`` (and nothing from the caller's)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MUSIC_RECS_")}
-    for name, value in settings.model_dump().items():
+    for name, value in settings.as_flat().items():
         if value is not None:
             env[f"MUSIC_RECS_{name.upper()}"] = str(value)
     env.update(PYTHONPATH=str(REPO_ROOT), OPENBLAS_NUM_THREADS="1", PYTHONUNBUFFERED="1")
@@ -153,12 +153,12 @@ def test_s3_build_equals_local_build(s3_build, tiny_build: TinyBuild) -> None:
 def test_build_fails_clearly_without_the_server(s3_root) -> None:
     """A wrong endpoint stops the build before dbt, naming the file and the endpoint."""
     settings, root = s3_root
-    dead = settings.model_copy(update={"s3_endpoint": f"127.0.0.1:{free_port()}",
-                                       "warehouse_path": root / "dead" / "music_recs.duckdb"})
+    dead = settings.updated(s3_endpoint=f"127.0.0.1:{free_port()}",
+                            warehouse_path=root / "dead" / "music_recs.duckdb")
     done = run_module("orchestration.pipeline", ["build", "--dbt-only"], dead, cwd=root, timeout_s=120)
     assert done.returncode == 2, done.stderr[-2000:]
     assert f"{RAW_URI}/tracks.parquet: cannot read as parquet" in done.stderr
-    assert dead.s3_endpoint in done.stderr
+    assert dead.s3.endpoint in done.stderr
     assert not (root / "dead").exists()
 
 
@@ -166,8 +166,8 @@ def test_export_writes_parquet_to_s3(s3_root, tiny_build: TinyBuild, tmp_path: P
     settings, _ = s3_root
     db = tmp_path / "copy.duckdb"
     shutil.copy(tiny_build.db_path, db)
-    exporting = settings.model_copy(update={"logs_dir": tmp_path / "logs",
-                                            "artifacts_dir": tiny_build.settings.artifacts_dir})
+    exporting = settings.updated(logs_dir=tmp_path / "logs",
+                                 artifacts_dir=tiny_build.settings.artifacts_dir)
     done = run_module("models_py", ["export", "--db", str(db)], exporting, cwd=tmp_path, timeout_s=120)
     assert done.returncode == 0, done.stderr[-4000:]
     keys = {o["Key"] for o in client(settings).list_objects_v2(

@@ -84,15 +84,21 @@ def test_ann_is_deterministic_for_a_seed():
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
 
 
+def _run(settings) -> dict:
+    """The seed and threads the model steps pass with ``settings.als``."""
+    return {"seed": settings.seed, "threads": settings.models.train_threads}
+
+
 def test_settings_choose_the_search(tmp_path: Path, settings_for):
-    assert not ann.use_ann(37_000, 26_000, settings_for(tmp_path))  # demo size stays exact
-    assert ann.use_ann(1_280_000, 871_000, settings_for(tmp_path))  # full size goes ANN
-    assert ann.use_ann(10, 10, settings_for(tmp_path, als_search="ann"))
-    assert not ann.use_ann(10**7, 10**7, settings_for(tmp_path, als_search="exact"))
+    assert not ann.use_ann(37_000, 26_000, settings_for(tmp_path).als)  # demo size stays exact
+    assert ann.use_ann(1_280_000, 871_000, settings_for(tmp_path).als)  # full size goes ANN
+    assert ann.use_ann(10, 10, settings_for(tmp_path, als_search="ann").als)
+    assert not ann.use_ann(10**7, 10**7, settings_for(tmp_path, als_search="exact").als)
     users, items, exclude = clustered_problem(50, 500)
-    forced = ann.top_k(users, items, 10, exclude, settings_for(tmp_path, als_search="ann", als_ann_nprobe=500),
-                       what="test")
-    exact = ann.top_k(users, items, 10, exclude, settings_for(tmp_path, als_search="exact"), what="test")
+    forced_s = settings_for(tmp_path, als_search="ann", als_ann_nprobe=500)
+    forced = ann.top_k(users, items, 10, exclude, forced_s.als, **_run(forced_s), what="test")
+    exact_s = settings_for(tmp_path, als_search="exact")
+    exact = ann.top_k(users, items, 10, exclude, exact_s.als, **_run(exact_s), what="test")
     assert np.array_equal(forced[0], exact[0])  # probing every list is exhaustive
     assert ann.exact_batch_size(871_000, 1024) == 77  # a score block stays ~256 MB at full size
     with pytest.raises(ValueError):
@@ -113,16 +119,16 @@ def test_als_and_similar_steps_use_the_configured_search(tmp_path: Path, setting
     exact_s = settings_for(tmp_path, als_search="exact", als_score_days=0)
     ann_s = settings_for(tmp_path, als_search="ann", als_score_days=0, als_ann_nprobe=32)
     with caplog.at_level(logging.INFO, logger="models_py.ann"):
-        _, exact_tracks, _ = als.recommend(model, inter, 20, exact_s)
+        _, exact_tracks, _ = als.recommend(model, inter, 20, exact_s.als, **_run(exact_s))
         assert "IVF index" not in caplog.text
-        _, ann_tracks, _ = als.recommend(model, inter, 20, ann_s)
+        _, ann_tracks, _ = als.recommend(model, inter, 20, ann_s.als, **_run(ann_s))
         assert "ALS serve scoring: IVF index" in caplog.text
     assert mean_recall(exact_tracks, ann_tracks) > 0.95
     assert not np.isin(ann_tracks, track_ids[heard[0].indices]).any(axis=1)[0]
     cand = np.arange(0, 2000, 2)
-    sim_exact, _ = similar.similar_tracks(model, cand, 10, exact_s)
+    sim_exact, _ = similar.similar_tracks(model, cand, 10, exact_s.als, **_run(exact_s))
     with caplog.at_level(logging.INFO, logger="models_py.ann"):
-        sim_ann, sim_scores = similar.similar_tracks(model, cand, 10, ann_s)
+        sim_ann, sim_scores = similar.similar_tracks(model, cand, 10, ann_s.als, **_run(ann_s))
     assert "similar tracks: IVF index" in caplog.text
     assert mean_recall(sim_exact, sim_ann) > 0.95
     assert not (sim_ann == track_ids[:, None]).any()  # a track is never its own neighbour
@@ -133,11 +139,11 @@ def test_a_searcher_builds_its_index_once_and_chunks_equal_one_call(tmp_path: Pa
     """The ranker scores a phase in user chunks: same lists as one call, one index build."""
     users, items, exclude = clustered_problem(600, 4000)
     settings = settings_for(tmp_path, als_search="ann", als_ann_nprobe=48)
-    searcher = ann.Searcher(items, len(users), settings, what="chunked")
+    searcher = ann.Searcher(items, len(users), settings.als, **_run(settings), what="chunked")
     with caplog.at_level(logging.INFO, logger="models_py.ann"):
         parts = [searcher.top_k(users[lo:lo + 200], 30, exclude[lo:lo + 200]) for lo in range(0, 600, 200)]
     assert caplog.text.count("chunked: IVF index") == 1
-    whole = ann.Searcher(items, len(users), settings, what="whole").top_k(users, 30, exclude)
+    whole = ann.Searcher(items, len(users), settings.als, **_run(settings), what="whole").top_k(users, 30, exclude)
     assert np.array_equal(np.vstack([p[0] for p in parts]), whole[0])
     assert np.allclose(np.vstack([p[1] for p in parts]), whole[1], equal_nan=True)
 
@@ -149,12 +155,12 @@ def test_auto_picks_the_bounded_exact_search_for_spread_norms_and_ann_for_unit_v
     users, items, exclude = clustered_problem(300, 20000)
     items *= np.random.default_rng(SEED).lognormal(0.0, 2.0, size=(len(items), 1)).astype(np.float32)
     settings = settings_for(tmp_path, als_search="auto", als_ann_min_pairs=1_000_000, als_ann_nprobe=48)
-    assert not ann.use_ann(30, len(items), settings)  # a 30-user chunk alone would stay exact
+    assert not ann.use_ann(30, len(items), settings.als)  # a 30-user chunk alone would stay exact
     with caplog.at_level(logging.INFO, logger="models_py.ann"):
-        spread = ann.Searcher(items, len(users), settings, what="spread")
+        spread = ann.Searcher(items, len(users), settings.als, **_run(settings), what="spread")
         got, _ = spread.top_k(users[:30], 10, exclude[:30])
         unit = items / np.linalg.norm(items, axis=1, keepdims=True)
-        cosine = ann.Searcher(unit, len(users), settings, what="cosine")
+        cosine = ann.Searcher(unit, len(users), settings.als, **_run(settings), what="cosine")
         cosine.top_k(users[:30], 10, exclude[:30])
     assert spread.ann is False and "spread: IVF index" not in caplog.text
     assert cosine.ann is True and "cosine: IVF index" in caplog.text

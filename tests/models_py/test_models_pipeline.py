@@ -52,7 +52,7 @@ def test_tables_follow_the_contract(ro):
 
 @pytest.mark.parametrize("table, limit", [("recs_als", "n_candidates"), ("recs_final", "n_recs")])
 def test_user_lists_are_ranked_unique_and_cover_every_user(ro, tiny_build, table, limit):
-    n = getattr(tiny_build.settings, limit)
+    n = tiny_build.settings.value_of(limit)
     stats = q(ro, f"""SELECT COUNT(*), MIN(rank), MAX(rank), COUNT(DISTINCT track_id),
                              bool_and(rank_ok) FROM (
                         SELECT user_id, track_id, rank,
@@ -66,7 +66,7 @@ def test_user_lists_are_ranked_unique_and_cover_every_user(ro, tiny_build, table
 
 
 def test_popularity_lists_come_from_train_only_and_are_ranked(ro, tiny_build):
-    n = tiny_build.settings.n_popular
+    n = tiny_build.settings.models.n_popular
     ranks = [r[0] for r in q(ro, "SELECT rank FROM recs_popular ORDER BY rank")]
     assert ranks == list(range(1, min(n, len(ranks)) + 1))
     assert q(ro, "SELECT COUNT(*) FROM recs_popular ANTI JOIN events_train USING (track_id)")[0][0] == 0
@@ -81,7 +81,7 @@ def test_similar_tracks(ro, tiny_build):
     assert q(ro, "SELECT COUNT(*) FROM similar_tracks WHERE score > 1.0001 OR score < -1.0001")[0][0] == 0
     assert q(ro, "SELECT COUNT(*) FROM similar_tracks ANTI JOIN track_index USING (track_id)")[0][0] == 0
     lists = q(ro, "SELECT COUNT(*), MAX(rank), COUNT(DISTINCT similar_track_id) FROM similar_tracks GROUP BY track_id")
-    assert all(c == mx == d <= tiny_build.settings.n_similar for c, mx, d in lists)
+    assert all(c == mx == d <= tiny_build.settings.models.n_similar for c, mx, d in lists)
     assert len(lists) == q(ro, "SELECT COUNT(*) FROM track_index")[0][0]
 
 
@@ -204,9 +204,9 @@ def test_trained_outputs_ignore_the_test_window_and_are_deterministic(tiny_build
         shutil.copy(tiny_build.db_path, db)
         if name == "mutated":
             injected = _mutate_test_window(db)
-        settings = tiny_build.settings.model_copy(update={
-            "artifacts_dir": tmp_path / name / "artifacts", "reports_dir": tmp_path / name / "reports",
-            "ranker_iterations": 40, "als_iterations": 6})
+        settings = tiny_build.settings.updated(
+            artifacts_dir=tmp_path / name / "artifacts", reports_dir=tmp_path / name / "reports",
+            ranker_iterations=40, als_iterations=6)
         models_py.run_all(db, settings, steps=TRAIN_STEPS)
         outputs[name] = (_tables(db), _artifacts(Path(settings.artifacts_dir) / db.stem))
     (tables_a, art_a), (tables_b, art_b) = outputs["original"], outputs["mutated"]

@@ -12,7 +12,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from models_py import als, evaluate, popularity, ranker
+from models_py import als, artifacts, db, evaluate, popularity, ranker
 from music_recs import cold_start
 from models_py.candidates import PhaseModels
 from music_recs.tables import Phases
@@ -24,6 +24,20 @@ K = 10
 N_USERS = 60
 
 Recommender = Callable[[np.ndarray, int], np.ndarray]
+
+
+def _phase_models(con: duckdb.DuckDBPyConnection, inter, tb) -> PhaseModels:
+    """The serve phase's candidate models as the ranker step builds them."""
+    s = tb.settings
+    return PhaseModels.build(con, inter, als.AlsModel.load(artifacts.factors_path(tb.db_path, s, Phases.Serve)),
+                             artifacts.load_half_life(tb.db_path, s), s.ranker, s.als, seed=s.seed,
+                             threads=s.models.train_threads)
+
+
+def _serving(tb) -> tuple:
+    """(ranker settings, n_candidates, n_recs): what candidates / rerank / serve take."""
+    s = tb.settings
+    return s.ranker, s.models.n_candidates, s.models.n_recs
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +59,14 @@ def sample_users(serve) -> np.ndarray:
 
 
 def _popularity(tb, con, inter) -> Recommender:
-    half_life = popularity.load_half_life(tb.db_path, tb.settings)
+    half_life = artifacts.load_half_life(tb.db_path, tb.settings)
     return lambda users, k: popularity.recommend(con, inter, users, half_life, k)
 
 
 def _als_live(tb, con, inter) -> Recommender:
-    model = als.AlsModel.load(als.factors_path(tb.db_path, tb.settings, Phases.Serve))
-    return lambda users, k: als.recommend(model, inter, k, tb.settings, rows=inter.rows_of(users))[1]
+    model = als.AlsModel.load(artifacts.factors_path(tb.db_path, tb.settings, Phases.Serve))
+    return lambda users, k: als.recommend(model, inter, k, tb.settings.als, seed=tb.settings.seed,
+                                                 threads=tb.settings.models.train_threads, rows=inter.rows_of(users))[1]
 
 
 def _table(name: str):
@@ -62,12 +77,11 @@ def _table(name: str):
 
 def _reranked_live(tb, con, inter) -> Recommender:
     model = ranker.load_model(tb.db_path, tb.settings)
-    pm = PhaseModels.build(con, inter, als.AlsModel.load(als.factors_path(tb.db_path, tb.settings, Phases.Serve)),
-                           popularity.load_half_life(tb.db_path, tb.settings), tb.settings)
+    pm = _phase_models(con, inter, tb)
     feats = prepare_phase(con, inter)
 
     def rec(users: np.ndarray, k: int) -> np.ndarray:
-        got_users, tracks, _ = ranker.rerank(pm, feats, model, inter.rows_of(users), tb.settings)
+        got_users, tracks, _ = ranker.rerank(pm, feats, model, inter.rows_of(users), *_serving(tb))
         assert np.array_equal(got_users, users)
         return tracks[:, :k]
     return rec
@@ -144,10 +158,9 @@ def test_candidate_features_equal_one_all_sql_join(tiny_build, ro, serve, sample
     from models_py.features import FEATURES, candidate_features
 
     tb = tiny_build
-    pm = PhaseModels.build(ro, serve, als.AlsModel.load(als.factors_path(tb.db_path, tb.settings, Phases.Serve)),
-                           popularity.load_half_life(tb.db_path, tb.settings), tb.settings)
+    pm = _phase_models(ro, serve, tb)
     feats = prepare_phase(ro, serve)
-    cand = candidates(pm, serve.rows_of(sample_users), tb.settings)
+    cand = candidates(pm, serve.rows_of(sample_users), *_serving(tb)[:2])
     frame = candidate_features(feats, cand)
     ro.register("_ref_cand", cand)
     try:
@@ -205,11 +218,10 @@ def test_candidates_hold_the_taste_cluster_lists(tiny_build, ro, serve, sample_u
     from models_py.clusters import taste_top_k
 
     tb = tiny_build
-    pm = PhaseModels.build(ro, serve, als.AlsModel.load(als.factors_path(tb.db_path, tb.settings, Phases.Serve)),
-                           popularity.load_half_life(tb.db_path, tb.settings), tb.settings)
+    pm = _phase_models(ro, serve, tb)
     rows = serve.rows_of(sample_users)
-    n = tb.settings.ranker_cluster_candidates
-    cand = candidates(pm, rows, tb.settings).to_pandas()
+    n = tb.settings.ranker.cluster_candidates
+    cand = candidates(pm, rows, *_serving(tb)[:2]).to_pandas()
     want, _ = taste_top_k(*pm.cluster_lists, pm.cluster_of_col, pm.cluster_track_share, serve.matrix, rows, n)
     assert n > 0 and (want >= 0).sum() > len(rows)  # the tiny users do get taste lists
     flagged = cand[cand["from_cluster"]]
@@ -228,13 +240,12 @@ def test_serve_in_chunks_with_the_search_ahead_equals_one_pass(tiny_build, ro, s
     many small chunks its lists equal re-ranking every user at once."""
     tb = tiny_build
     model = ranker.load_model(tb.db_path, tb.settings)
-    pm = PhaseModels.build(ro, serve, als.AlsModel.load(als.factors_path(tb.db_path, tb.settings, Phases.Serve)),
-                           popularity.load_half_life(tb.db_path, tb.settings), tb.settings)
+    pm = _phase_models(ro, serve, tb)
     feats = prepare_phase(ro, serve)
     monkeypatch.setattr(ranker, "SERVE_CHUNK_USERS", max(1, serve.n_users // 9))
-    table = ranker.serve(pm, feats, model, tb.settings)
-    users, tracks, scores = ranker.rerank(pm, feats, model, np.arange(serve.n_users), tb.settings)
-    assert table.equals(als.long_table(users, tracks, scores))
+    table = ranker.serve(pm, feats, model, *_serving(tb))
+    users, tracks, scores = ranker.rerank(pm, feats, model, np.arange(serve.n_users), *_serving(tb))
+    assert table.equals(db.long_table(users, tracks, scores))
 
 
 def test_candidates_from_the_published_als_lists_equal_a_new_search(tiny_build, ro, serve, sample_users):
@@ -243,11 +254,10 @@ def test_candidates_from_the_published_als_lists_equal_a_new_search(tiny_build, 
     from models_py.candidates import candidates
 
     tb = tiny_build
-    pm = PhaseModels.build(ro, serve, als.AlsModel.load(als.factors_path(tb.db_path, tb.settings, Phases.Serve)),
-                           popularity.load_half_life(tb.db_path, tb.settings), tb.settings)
+    pm = _phase_models(ro, serve, tb)
     rows = serve.rows_of(sample_users)
-    searched = candidates(pm, rows, tb.settings)
-    pm.als_lists = als.published_lists(ro, serve, tb.settings.n_candidates)
+    searched = candidates(pm, rows, *_serving(tb)[:2])
+    pm.als_lists = als.published_lists(ro, serve, tb.settings.models.n_candidates)
     assert pm.als_lists is not None
-    assert candidates(pm, rows, tb.settings).equals(searched)
-    assert als.published_lists(ro, serve, tb.settings.n_candidates + 1) is None
+    assert candidates(pm, rows, *_serving(tb)[:2]).equals(searched)
+    assert als.published_lists(ro, serve, tb.settings.models.n_candidates + 1) is None

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from models_py import als, popularity
+from models_py import als, artifacts, popularity
 from music_recs import cold_start
 from music_recs.tables import Phases
 from models_py.data import load_interactions
@@ -22,13 +22,13 @@ def test_confidence_weighting_prefers_recent_and_repeated_listens(tmp_path: Path
     s = settings_for(tmp_path, als_alpha=10.0, als_recency_half_life_days=30.0, als_recency_floor=0.2)
     counts = np.array([1, 1, 1, 3])
     ages = np.array([0, 30, 10_000, 0])
-    c = als.confidence(counts, ages, s)
+    c = als.confidence(counts, ages, s.als)
     assert c[0] == pytest.approx(1 + 10.0)  # fresh single listen: 1 + alpha
     assert c[1] == pytest.approx(1 + 10.0 * (0.2 + 0.8 * 0.5))  # one half-life old
     assert c[2] == pytest.approx(1 + 10.0 * 0.2, rel=1e-3)  # very old: the floor
     assert c[3] == pytest.approx(1 + 10.0 * (1 + np.log(3)))  # repeats add log-scaled weight
     with pytest.raises(ValueError, match="als_recency_floor"):
-        als.confidence(counts, ages, settings_for(tmp_path, als_recency_floor=1.5))
+        als.confidence(counts, ages, settings_for(tmp_path, als_recency_floor=1.5).als)
 
 
 def test_top_k_from_scores_excludes_pads_and_orders():
@@ -58,7 +58,7 @@ def test_missing_tables_and_files_give_clear_errors(tmp_path: Path, handmade_db:
         with pytest.raises(ValueError, match="unknown phase"):
             load_interactions(con, "test")
     with pytest.raises(FileNotFoundError, match="run the popularity step"):
-        popularity.load_half_life(handmade_db, settings_for(tmp_path))
+        artifacts.load_half_life(handmade_db, settings_for(tmp_path))
 
 
 def test_interactions_follow_warehouse_index_and_refuse_future_events(handmade_db: Path):

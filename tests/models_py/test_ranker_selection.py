@@ -40,9 +40,14 @@ def _settings(**kw) -> Settings:
     return Settings(_env_file=None, **values)
 
 
+def _fit(data: ranker.TrainingData, **kw) -> ranker.Selection:
+    settings = _settings(**kw)
+    return ranker.fit_ranker(data, settings.ranker, seed=settings.seed, threads=settings.models.train_threads)
+
+
 @pytest.mark.parametrize("kfold_below", [1000, 1])
 def test_a_single_list_that_orders_the_labels_is_served_instead_of_a_model(kfold_below: int):
-    sel = ranker.fit_ranker(_frame(200, "popularity"), _settings(ranker_kfold_below=kfold_below))
+    sel = _fit(_frame(200, "popularity"), ranker_kfold_below=kfold_below)
     assert sel.served == "popularity" and sel.model is None
     assert sel.results["popularity"] == pytest.approx(1.0)
     assert sel.results["popularity"] >= max(sel.results[loss] for loss in ranker.LOSSES)
@@ -53,7 +58,7 @@ def test_a_single_list_that_orders_the_labels_is_served_instead_of_a_model(kfold
 def test_a_re_ranker_that_beats_every_list_is_served(kfold_below: int):
     data = _frame(200, "feature")
     n = data.frame[C.User].nunique()
-    sel = ranker.fit_ranker(data, _settings(ranker_kfold_below=kfold_below))
+    sel = _fit(data, ranker_kfold_below=kfold_below)
     assert sel.served in ranker.LOSSES and sel.model is not None
     assert sel.results[sel.served] > max(sel.results[s] for s in ranker.SOURCES) + 0.2
     # k-fold scores every user out of fold; one split keeps a fifth of them for validation
@@ -62,7 +67,7 @@ def test_a_re_ranker_that_beats_every_list_is_served(kfold_below: int):
 
 def test_too_few_label_users_serve_the_best_list_without_training():
     data = _frame(12, "popularity")
-    sel = ranker.fit_ranker(data, _settings(ranker_min_users=50))
+    sel = _fit(data, ranker_min_users=50)
     assert sel.model is None and sel.served == "popularity"
     assert set(sel.results) == set(ranker.SOURCES) and sel.n_users == 12
     assert "too few to train" in sel.reason
@@ -71,13 +76,13 @@ def test_too_few_label_users_serve_the_best_list_without_training():
 def test_no_label_user_at_all_serves_als_and_says_why():
     empty = ranker.TrainingData(pd.DataFrame(columns=[C.User, C.Item, *FEATURES, "label"]),
                                 pd.Series(dtype=np.int64))
-    sel = ranker.fit_ranker(empty, _settings())
+    sel = _fit(empty)
     assert sel.model is None and sel.served == "als" and sel.results == {}
     assert "nothing to validate" in sel.reason
 
 
 def test_with_the_fallback_off_a_re_ranker_is_served_even_when_a_list_wins():
-    sel = ranker.fit_ranker(_frame(200, "popularity"), _settings(ranker_fallback=False))
+    sel = _fit(_frame(200, "popularity"), ranker_fallback=False)
     assert sel.served in ranker.LOSSES and sel.model is not None
     with pytest.raises(ValueError, match="too few to train"):
-        ranker.fit_ranker(_frame(3, "popularity"), _settings(ranker_fallback=False))
+        _fit(_frame(3, "popularity"), ranker_fallback=False)

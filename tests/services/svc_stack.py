@@ -69,9 +69,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for name in ("data_dir", "warehouse_path", "logs_dir", "events_db", "online_events_path",
                  "final_port", "offline_port", "events_port", "online_port", "service_timeout_s",
                  "warehouse_check_interval_s", "keep_builds", "host", "serving_memory_rows"):
-        env[f"MUSIC_RECS_{name.upper()}"] = str(getattr(settings, name))
+        env[f"MUSIC_RECS_{name.upper()}"] = str(settings.value_of(name))
     for name in ("events_api_keys", "events_api_key"):
-        env[f"MUSIC_RECS_{name.upper()}"] = getattr(settings, name).get_secret_value()
+        env[f"MUSIC_RECS_{name.upper()}"] = settings.value_of(name).get_secret_value()
     env["OPENBLAS_NUM_THREADS"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
     return env

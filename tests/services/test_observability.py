@@ -161,7 +161,7 @@ def test_rejected_build_is_counted(final_alone: Stack, http: httpx.Client) -> No
         metrics = scrape(http, url)
     assert sample(metrics, "music_recs_warehouse_builds_rejected_total") == 1
     assert sample(metrics, "music_recs_warehouse_build_info", build_id="alone-1") == 1
-    time.sleep(3 * final_alone.settings.warehouse_check_interval_s)  # rejected once, not per check
+    time.sleep(3 * final_alone.settings.services.warehouse_check_interval_s)  # rejected once, not per check
     assert sample(scrape(http, url), "music_recs_warehouse_builds_rejected_total") == 1
 
 

@@ -75,7 +75,7 @@ def test_a_retried_write_stores_one_row(handmade_stack: Stack, http: httpx.Clien
 
 def test_large_bodies_are_refused(handmade_stack: Stack, http: httpx.Client) -> None:
     url = handmade_stack.url("events")
-    big = b'{"track_id": 11, "pad": "' + b"x" * (handmade_stack.settings.service_max_body_bytes + 1) + b'"}'
+    big = b'{"track_id": 11, "pad": "' + b"x" * (handmade_stack.settings.services.max_body_bytes + 1) + b'"}'
     resp = http.post(f"{url}/users/1/events", content=big,
                      headers={"content-type": "application/json"})
     assert resp.status_code == 413 and "larger than" in resp.json()["detail"]

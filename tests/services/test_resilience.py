@@ -108,13 +108,13 @@ def test_hanging_dependency_costs_at_most_the_timeout(stack: Stack, http: httpx.
     # a socket that accepts connections (backlog) and never answers, on online's port
     with socket.socket() as hang:
         hang.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        hang.bind(("127.0.0.1", stack.settings.online_port))
+        hang.bind(("127.0.0.1", stack.settings.services.online_port))
         hang.listen(64)
         t0 = time.monotonic()
         body = http.get(f"{stack.url('final')}/users/2/recommendations", params={"k": 5}).json()
         elapsed = time.monotonic() - t0
     assert "online" in body["degraded"] and len(body["items"]) == 5
-    assert elapsed < 3 * stack.settings.service_timeout_s + 1.0
+    assert elapsed < 3 * stack.settings.services.timeout_s + 1.0
 
 
 def test_everything_down_but_final_still_answers(stack: Stack, http: httpx.Client) -> None:

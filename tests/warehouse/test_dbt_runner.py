@@ -17,7 +17,7 @@ def test_vars_from_settings_keep_secrets_out_of_vars() -> None:
     dbt_vars = dbt_vars_from_settings(settings)
     assert dbt_vars["raw_uri"] == "s3://bucket/raw"
     assert dbt_vars["split_date"] == "2022-12-16"
-    assert dbt_vars["track_seq_quantile"] == settings.track_seq_quantile
+    assert dbt_vars["track_seq_quantile"] == settings.warehouse_vars.track_seq_quantile
     assert dbt_vars["split_quantile"] is None
     assert dbt_vars_from_settings(Settings(_env_file=None, split_quantile=0.9))["split_quantile"] == 0.9
     assert "very-secret" not in repr(dict(dbt_vars))
