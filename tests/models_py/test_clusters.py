@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from models_py.clusters import artist_clusters, cluster_ranking, cluster_shares, spherical_kmeans, taste_top_k
 from models_py.arrays import normalized
+from models_py.clusters import artist_clusters, cluster_ranking, cluster_shares, spherical_kmeans, taste_top_k
 
 
 def _planted(rng: np.random.Generator, n: int, k: int = 5, noise: float = 0.05):
