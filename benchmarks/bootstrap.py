@@ -33,8 +33,11 @@ class RatioCI:
         return asdict(self)
 
     def __str__(self) -> str:
-        return f"{self.ratio:.3f} (95% CI {self.low:.3f}-{self.high:.3f})" if self.confidence == 0.95 else \
-            f"{self.ratio:.3f} ({self.confidence:.0%} CI {self.low:.3f}-{self.high:.3f})"
+        return (
+            f"{self.ratio:.3f} (95% CI {self.low:.3f}-{self.high:.3f})"
+            if self.confidence == 0.95
+            else f"{self.ratio:.3f} ({self.confidence:.0%} CI {self.low:.3f}-{self.high:.3f})"
+        )
 
 
 def _ratio(num: float, den: float) -> float:
@@ -57,12 +60,13 @@ def resample_ratios(a: np.ndarray, b: np.ndarray, n_resamples: int = 1000, seed:
         idx = rng.integers(0, n, size=(m, n))
         num, den = a[idx].sum(axis=1), b[idx].sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            out[lo:lo + m] = num / den
+            out[lo : lo + m] = num / den
     return out
 
 
-def paired_ratio(a: np.ndarray, b: np.ndarray, n_resamples: int = 1000, seed: int = 42,
-                 confidence: float = 0.95) -> RatioCI:
+def paired_ratio(
+    a: np.ndarray, b: np.ndarray, n_resamples: int = 1000, seed: int = 42, confidence: float = 0.95
+) -> RatioCI:
     """``mean(a) / mean(b)`` and its paired percentile bootstrap interval (users resampled)."""
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
@@ -83,7 +87,9 @@ def _check(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.ndim != 1 or a.shape != b.shape:
-        raise ValueError(f"a and b must be 1-D arrays of the same length (one value per user), got {a.shape}, {b.shape}")
+        raise ValueError(
+            f"a and b must be 1-D arrays of the same length (one value per user), got {a.shape}, {b.shape}"
+        )
     if len(a) == 0:
         raise ValueError("no users to resample")
     if not (np.isfinite(a).all() and np.isfinite(b).all()):

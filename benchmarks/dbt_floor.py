@@ -45,8 +45,9 @@ def slowest_models(run_dir: Path, top: int) -> list[tuple[str, float, Path]]:
     return models[:top]
 
 
-def run_one(db: Path, catalog: str, sql_file: Path, memory_limit: str, threads: int,
-            persist: bool = False) -> dict[str, float]:
+def run_one(
+    db: Path, catalog: str, sql_file: Path, memory_limit: str, threads: int, persist: bool = False
+) -> dict[str, float]:
     """Run one compiled SELECT into a temp table (or, ``persist``, a table of the file);
     wall seconds and this process's peak RSS.
 
@@ -81,27 +82,49 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=5, help="how many of the slowest models")
     parser.add_argument("--memory-limit", default=settings.dbt.memory_limit)
     parser.add_argument("--threads", type=int, default=settings.dbt.threads)
-    parser.add_argument("--persist", action="store_true",
-                        help="write each result into the file as the build does (modifies it)")
+    parser.add_argument(
+        "--persist",
+        action="store_true",
+        help="write each result into the file as the build does (modifies it)",
+    )
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # child: one SQL file
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(run_one(args.db, args.run_dir.name, args.one, args.memory_limit, args.threads,
-                                 args.persist)))
+        print(
+            json.dumps(
+                run_one(args.db, args.run_dir.name, args.one, args.memory_limit, args.threads, args.persist)
+            )
+        )
         return 0
     for name, build_s, sql_file in slowest_models(args.run_dir, args.top):
         out = subprocess.run(
-            [sys.executable, "-m", "benchmarks.dbt_floor", "--run-dir", str(args.run_dir),
-             "--db", str(args.db), "--memory-limit", args.memory_limit,
-             "--threads", str(args.threads), "--one", str(sql_file),
-             *(["--persist"] if args.persist else [])],
-            capture_output=True, text=True)
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.dbt_floor",
+                "--run-dir",
+                str(args.run_dir),
+                "--db",
+                str(args.db),
+                "--memory-limit",
+                args.memory_limit,
+                "--threads",
+                str(args.threads),
+                "--one",
+                str(sql_file),
+                *(["--persist"] if args.persist else []),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if out.returncode != 0:
             print(f"{name}: failed\n{out.stderr[-2000:]}", file=sys.stderr)
             return 1
         alone = json.loads(out.stdout.strip().splitlines()[-1])
-        print(json.dumps({"model": name, "in_build_s": round(build_s, 2), "persist": args.persist, **alone}),
-              flush=True)
+        print(
+            json.dumps({"model": name, "in_build_s": round(build_s, 2), "persist": args.persist, **alone}),
+            flush=True,
+        )
     return 0
 
 

@@ -27,8 +27,11 @@ def ndcg(lists: dict[int, list[int]], truth: dict[int, set[int]], k: int = 5) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.horizons", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.horizons",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--days", type=int, nargs="+", default=[7, 25, 60, 180, 100000])
     args = parser.parse_args(argv)
@@ -42,13 +45,18 @@ def main(argv: list[str] | None = None) -> int:
         final.setdefault(u, []).append(t)
     for days in args.days:
         truth: dict[int, set[int]] = {}
-        for u, t in con.execute("SELECT e.user_id, e.track_id FROM events_test e, split_info s "
-                                "WHERE e.first_listen <= s.split_date + ?", [days]).fetchall():
+        for u, t in con.execute(
+            "SELECT e.user_id, e.track_id FROM events_test e, split_info s "
+            "WHERE e.first_listen <= s.split_date + ?",
+            [days],
+        ).fetchall():
             if u in heard:
                 truth.setdefault(u, set()).add(t)
         pop = {u: [t for t in popular if t not in heard[u]][:5] for u in truth}
-        print(f"first {days:>6} days: {len(truth):>6} warm users  NDCG@5 popularity {ndcg(pop, truth):.4f}  "
-              f"final {ndcg(final, truth):.4f}")
+        print(
+            f"first {days:>6} days: {len(truth):>6} warm users  NDCG@5 popularity {ndcg(pop, truth):.4f}  "
+            f"final {ndcg(final, truth):.4f}"
+        )
     return 0
 
 

@@ -21,10 +21,10 @@ import numpy as np
 from benchmarks.bootstrap import paired_ratio
 from models_py import metrics as M
 from models_py import popularity
-from music_recs.tables import Tables
 from models_py.db import connect
 from models_py.evaluate import load_eval_data, table_lists, with_fallback
 from music_recs.config import get_settings
+from music_recs.tables import Tables
 
 
 def build_half_life(build_file: Path) -> float:
@@ -42,11 +42,15 @@ def per_user_ndcg(db_path: Path, k: int) -> tuple[dict[str, np.ndarray], np.ndar
     with connect(build_file, read_only=True) as con:
         data = load_eval_data(con)
         pop = popularity.recommend(con, data.train, data.user_ids, build_half_life(build_file), k)
-        lists = {"popularity": pop,
-                 "ALS": with_fallback(table_lists(con, Tables.RecsAls, data.user_ids, k), pop),
-                 "final": with_fallback(table_lists(con, Tables.RecsFinal, data.user_ids, k), pop)}
-    ndcg = {name: M.ndcg_at_k(M.hit_matrix(recs, data.rel_rows, data.rel_items), data.n_relevant, k)
-            for name, recs in lists.items()}
+        lists = {
+            "popularity": pop,
+            "ALS": with_fallback(table_lists(con, Tables.RecsAls, data.user_ids, k), pop),
+            "final": with_fallback(table_lists(con, Tables.RecsFinal, data.user_ids, k), pop),
+        }
+    ndcg = {
+        name: M.ndcg_at_k(M.hit_matrix(recs, data.rel_rows, data.rel_items), data.n_relevant, k)
+        for name, recs in lists.items()
+    }
     return ndcg, data.warm
 
 
@@ -57,16 +61,27 @@ def intervals(db_path: Path, k: int = 5, n_resamples: int = 1000, seed: int = 42
     for segment, mask in (("all", np.ones_like(warm)), ("warm", warm)):
         for ref in ("ALS", "popularity"):
             ci = paired_ratio(ndcg["final"][mask], ndcg[ref][mask], n_resamples=n_resamples, seed=seed)
-            rows.append({"segment": segment, "reference": ref, "users": int(mask.sum()),
-                         f"final NDCG@{k}": float(ndcg["final"][mask].mean()),
-                         f"{ref} NDCG@{k}": float(ndcg[ref][mask].mean()),
-                         "ratio": ci.ratio, "low": ci.low, "high": ci.high})
+            rows.append(
+                {
+                    "segment": segment,
+                    "reference": ref,
+                    "users": int(mask.sum()),
+                    f"final NDCG@{k}": float(ndcg["final"][mask].mean()),
+                    f"{ref} NDCG@{k}": float(ndcg[ref][mask].mean()),
+                    "ratio": ci.ratio,
+                    "low": ci.low,
+                    "high": ci.high,
+                }
+            )
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.intervals", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.intervals",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--db", type=Path, default=None, help="build file (default: the published warehouse)")
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--resamples", type=int, default=1000)
@@ -76,12 +91,16 @@ def main(argv: list[str] | None = None) -> int:
     if not db.exists():
         print(f"error: {db}: no build (run `make build` first)", file=sys.stderr)
         return 2
-    print(f"{db.resolve().name}: paired bootstrap ({args.resamples} resamples, seed {args.seed}) over test users")
+    print(
+        f"{db.resolve().name}: paired bootstrap ({args.resamples} resamples, seed {args.seed}) over test users"
+    )
     for r in intervals(db, args.k, args.resamples, args.seed):
         ref = r["reference"]
-        print(f"  {r['segment']:>4} ({r['users']} users): final / {ref:<10} = {r['ratio']:.3f} "
-              f"(95% CI {r['low']:.3f}-{r['high']:.3f}); NDCG@{args.k} final {r[f'final NDCG@{args.k}']:.4f}, "
-              f"{ref} {r[f'{ref} NDCG@{args.k}']:.4f}")
+        print(
+            f"  {r['segment']:>4} ({r['users']} users): final / {ref:<10} = {r['ratio']:.3f} "
+            f"(95% CI {r['low']:.3f}-{r['high']:.3f}); NDCG@{args.k} final {r[f'final NDCG@{args.k}']:.4f}, "
+            f"{ref} {r[f'{ref} NDCG@{args.k}']:.4f}"
+        )
     return 0
 
 

@@ -61,7 +61,9 @@ def pick_tracks(warehouse: Path, n: int, seed: int) -> list[int]:
     """``n`` canonical track ids of the served build (what the events service accepts)."""
     con = duckdb.connect(str(warehouse.resolve()), read_only=True)
     try:
-        tracks = [r[0] for r in con.execute("SELECT DISTINCT canonical_id FROM map_tracks ORDER BY 1").fetchall()]
+        tracks = [
+            r[0] for r in con.execute("SELECT DISTINCT canonical_id FROM map_tracks ORDER BY 1").fetchall()
+        ]
     finally:
         con.close()
     rng = random.Random(seed)
@@ -89,18 +91,28 @@ def pick_users(warehouse: Path, n: int, cold_share: float, seed: int) -> list[in
         raise ValueError(f"{warehouse}: table events has no users")
     rng = random.Random(seed)
     top = max(known)
-    return [top + 1 + rng.randrange(1_000_000) if rng.random() < cold_share else rng.choice(known)
-            for _ in range(n)]
+    return [
+        top + 1 + rng.randrange(1_000_000) if rng.random() < cold_share else rng.choice(known)
+        for _ in range(n)
+    ]
 
 
-def _summary(mode: str, target: str, runner: Runner, elapsed: float,
-             concurrency: int | None, rate: float | None) -> Result:
+def _summary(
+    mode: str, target: str, runner: Runner, elapsed: float, concurrency: int | None, rate: float | None
+) -> Result:
     latencies = runner.latencies
     lat = np.asarray(latencies) * 1000 if latencies else np.zeros(1)
     return Result(
-        mode=mode, target=target, concurrency=concurrency, rate=rate,
-        duration_s=round(elapsed, 2), requests=len(latencies), writes=runner.writes_sent, errors=runner.errors,
-        degraded=runner.degraded, throughput_rps=round(len(latencies) / elapsed, 1),
+        mode=mode,
+        target=target,
+        concurrency=concurrency,
+        rate=rate,
+        duration_s=round(elapsed, 2),
+        requests=len(latencies),
+        writes=runner.writes_sent,
+        errors=runner.errors,
+        degraded=runner.degraded,
+        throughput_rps=round(len(latencies) / elapsed, 1),
         p50_ms=round(float(np.percentile(lat, 50)), 2),
         p90_ms=round(float(np.percentile(lat, 90)), 2),
         p99_ms=round(float(np.percentile(lat, 99)), 2),
@@ -115,8 +127,15 @@ class Runner:
     CPU per request stays far below the services', unlike httpx whose pool slows down with
     thousands of queued requests)."""
 
-    def __init__(self, base_url: str, users: list[int], k: int, timeout_s: float,
-                 writes: Writes | None = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        users: list[int],
+        k: int,
+        timeout_s: float,
+        writes: Writes | None = None,
+        seed: int = 0,
+    ) -> None:
         self.host, self.port = _host_port(base_url, "--url")
         self.writes_cfg = writes
         if writes is not None:
@@ -147,7 +166,9 @@ class Runner:
         headers = f"X-API-Key: {w.api_key}\r\nIdempotency-Key: load-{self.rng.getrandbits(64):x}\r\n"
         try:
             async with asyncio.timeout(self.timeout_s):
-                status, body = await self.http.request("POST", self.events_host, self.events_port, target, headers)
+                status, body = await self.http.request(
+                    "POST", self.events_host, self.events_port, target, headers
+                )
             problem = "" if status == 200 else f"write {status} {body[:200]!r}"
         except (TimeoutError, OSError, HttpError, asyncio.IncompleteReadError) as exc:
             problem = f"write {exc!r}"
@@ -172,8 +193,15 @@ class Runner:
                 self.build_id = parsed["build_id"]
                 self.degraded += bool(parsed.get("degraded"))
             problem = f"{status} {body[:200]!r}"
-        except (TimeoutError, OSError, HttpError, asyncio.IncompleteReadError,
-                orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        except (
+            TimeoutError,
+            OSError,
+            HttpError,
+            asyncio.IncompleteReadError,
+            orjson.JSONDecodeError,
+            KeyError,
+            TypeError,
+        ) as exc:
             problem = repr(exc)
         self.latencies.append(time.perf_counter() - started)
         if not ok:
@@ -224,15 +252,23 @@ async def run(args: argparse.Namespace, users: list[int], writes: Writes | None 
     else:
         elapsed = await runner.open(args.rate, args.duration)
     runner.http.close()
-    return _summary(args.mode, args.url, runner, elapsed,
-                    args.concurrency if args.mode == "closed" else None,
-                    args.rate if args.mode == "open" else None)
+    return _summary(
+        args.mode,
+        args.url,
+        runner,
+        elapsed,
+        args.concurrency if args.mode == "closed" else None,
+        args.rate if args.mode == "open" else None,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.loadtest", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.loadtest",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--url", default=settings.url("final"), help="final service base URL")
     parser.add_argument("--mode", choices=("open", "closed"), default="open")
     parser.add_argument("--rate", type=float, default=100.0, help="open mode: requests per second")
@@ -244,8 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=5.0)
     parser.add_argument("--warehouse", type=Path, default=settings.warehouse_path)
     parser.add_argument("--seed", type=int, default=settings.seed)
-    parser.add_argument("--write-share", type=float, default=0.0,
-                        help="share of requests that write a listen to the events service")
+    parser.add_argument(
+        "--write-share",
+        type=float,
+        default=0.0,
+        help="share of requests that write a listen to the events service",
+    )
     parser.add_argument("--events-url", default=settings.url("events"), help="events service base URL")
     parser.add_argument("--json", action="store_true", help="print one JSON line")
     args = parser.parse_args(argv)
@@ -261,8 +301,10 @@ def main(argv: list[str] | None = None) -> int:
 
         key = ClientKey(settings).get()
         if not key:
-            parser.error("--write-share needs the events API key: set MUSIC_RECS_EVENTS_API_KEYS or start "
-                         "the events service once (it writes data/events/api_key)")
+            parser.error(
+                "--write-share needs the events API key: set MUSIC_RECS_EVENTS_API_KEYS or start "
+                "the events service once (it writes data/events/api_key)"
+            )
         writes = Writes(args.write_share, args.events_url, key, pick_tracks(args.warehouse, 5000, args.seed))
     result = asyncio.run(run(args, users, writes))
     if args.json:

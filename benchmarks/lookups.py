@@ -35,8 +35,11 @@ def _time(fn: Callable[[int], object], keys: list[int]) -> tuple[float, float, f
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.lookups", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.lookups",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--warehouse", type=Path, required=True)
     parser.add_argument("--n", type=int, default=500, help="lookups per case")
     parser.add_argument("--seed", type=int, default=42)
@@ -55,22 +58,50 @@ def main(argv: list[str] | None = None) -> int:
     print("| lookup | rows | load s | memory MB | in-memory p50 / p99 / CPU µs | DuckDB p50 / p99 / CPU µs |")
     print("|---|---|---|---|---|---|")
     cases = [
-        ("similar_tracks by track", "similar_tracks", load_similar, track_keys,
-         lambda kl, k: kl.get(k, limit=20),
-         lambda k: sorted(cur.execute("SELECT similar_track_id, score, rank FROM similar_tracks "
-                                      "WHERE track_id = ?", [k]).fetchall(), key=lambda r: r[2])),
-        ("recs_final by user", "recs_final", load_recs_final(10**12), user_keys,
-         lambda kl, k: kl.get(k, limit=40),
-         lambda k: sorted(cur.execute("SELECT track_id, score, rank FROM recs_final "
-                                      "WHERE user_id = ?", [k]).fetchall(), key=lambda r: r[2])),
-        ("events (heard) by user", "events", load_heard(10**12), user_keys,
-         lambda kl, k: set(kl.values_of(k)),
-         lambda k: cur.execute("SELECT track_id FROM events WHERE user_id = ?", [k]).fetchall()),
-        ("catalog names, 20 ids", "catalog", CatalogIndex.load, batches,
-         lambda ci, k: ci.lookup(k),
-         lambda k: cur.execute("SELECT track_id, track_name, artist_name, album_name, genre_name "
-                               "FROM catalog WHERE track_id IN (SELECT unnest(?::BIGINT[]))",
-                               [k]).fetchall()),
+        (
+            "similar_tracks by track",
+            "similar_tracks",
+            load_similar,
+            track_keys,
+            lambda kl, k: kl.get(k, limit=20),
+            lambda k: sorted(
+                cur.execute(
+                    "SELECT similar_track_id, score, rank FROM similar_tracks WHERE track_id = ?", [k]
+                ).fetchall(),
+                key=lambda r: r[2],
+            ),
+        ),
+        (
+            "recs_final by user",
+            "recs_final",
+            load_recs_final(10**12),
+            user_keys,
+            lambda kl, k: kl.get(k, limit=40),
+            lambda k: sorted(
+                cur.execute("SELECT track_id, score, rank FROM recs_final WHERE user_id = ?", [k]).fetchall(),
+                key=lambda r: r[2],
+            ),
+        ),
+        (
+            "events (heard) by user",
+            "events",
+            load_heard(10**12),
+            user_keys,
+            lambda kl, k: set(kl.values_of(k)),
+            lambda k: cur.execute("SELECT track_id FROM events WHERE user_id = ?", [k]).fetchall(),
+        ),
+        (
+            "catalog names, 20 ids",
+            "catalog",
+            CatalogIndex.load,
+            batches,
+            lambda ci, k: ci.lookup(k),
+            lambda k: cur.execute(
+                "SELECT track_id, track_name, artist_name, album_name, genre_name "
+                "FROM catalog WHERE track_id IN (SELECT unnest(?::BIGINT[]))",
+                [k],
+            ).fetchall(),
+        ),
     ]
     for label, table, loader, keys, mem_fn, sql_fn in cases:
         rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
@@ -79,14 +110,20 @@ def main(argv: list[str] | None = None) -> int:
         load_s = time.perf_counter() - t0
         loaded[table] = obj
         if isinstance(obj, KeyedLists):
-            nbytes = obj.keys.nbytes + obj.offsets.nbytes + obj.values.nbytes + (
-                obj.scores.nbytes if obj.scores is not None else 0)
+            nbytes = (
+                obj.keys.nbytes
+                + obj.offsets.nbytes
+                + obj.values.nbytes
+                + (obj.scores.nbytes if obj.scores is not None else 0)
+            )
         else:
             nbytes = obj.track_ids.nbytes + obj.rows.nbytes
         m50, m99, mcpu = _time(lambda k, o=obj, f=mem_fn: f(o, k), keys)
         s50, s99, scpu = _time(sql_fn, keys)
-        print(f"| {label} | {rows:,} | {load_s:.2f} | {nbytes / 2**20:.0f} | "
-              f"{m50:.0f} / {m99:.0f} / {mcpu:.0f} | {s50:.0f} / {s99:.0f} / {scpu:.0f} |")
+        print(
+            f"| {label} | {rows:,} | {load_s:.2f} | {nbytes / 2**20:.0f} | "
+            f"{m50:.0f} / {m99:.0f} / {mcpu:.0f} | {s50:.0f} / {s99:.0f} / {scpu:.0f} |"
+        )
     con.close()
     return 0
 

@@ -36,7 +36,9 @@ log = logging.getLogger("build")
 def real_split(warehouse: Path) -> tuple[date, date]:
     """(split_date, label_start) of a published build."""
     if not warehouse.exists():
-        raise FileNotFoundError(f"{warehouse}: no published build to nest (run `make build` or `make real` first)")
+        raise FileNotFoundError(
+            f"{warehouse}: no published build to nest (run `make build` or `make real` first)"
+        )
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         return con.execute("SELECT split_date, label_start FROM split_info").fetchone()
@@ -51,9 +53,11 @@ def cut_raw(settings: Settings, until: date, out_dir: Path) -> None:
         shutil.copyfile(settings.raw_file(name), out_dir / f"{name}.parquet")
     con = duckdb.connect()
     try:
-        con.execute(f"COPY (SELECT * FROM read_parquet(?) WHERE CAST(started_at AS DATE) <= ?) "
-                    f"TO '{out_dir / 'interactions.parquet'}' (FORMAT parquet)",
-                    [settings.raw_file("interactions"), until])
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet(?) WHERE CAST(started_at AS DATE) <= ?) "
+            f"TO '{out_dir / 'interactions.parquet'}' (FORMAT parquet)",
+            [settings.raw_file("interactions"), until],
+        )
     finally:
         con.close()
 
@@ -62,17 +66,19 @@ def nested_settings(settings: Settings, name: str, label_start: date) -> Setting
     """The real settings with the nested build's own folders and the split at ``label_start``."""
     root = settings.data_dir / "nested" / name
     warehouse = settings.warehouse_path.parent / "nested"  # a public log's folders already name it
-    return settings.updated(**{
-        "raw_uri": str(root / "raw"),
-        "split_date": label_start.isoformat(),
-        "warehouse_path": warehouse / settings.warehouse_path.name,
-        "artifacts_dir": warehouse / "artifacts",
-        "reports_dir": settings.reports_dir / "nested",
-        "logs_dir": settings.logs_dir / "nested",
-        "events_db": root / "events.sqlite3",
-        "online_events_path": root / "online_events.parquet",
-        "export_uri": str(root / "export"),
-    })
+    return settings.updated(
+        **{
+            "raw_uri": str(root / "raw"),
+            "split_date": label_start.isoformat(),
+            "warehouse_path": warehouse / settings.warehouse_path.name,
+            "artifacts_dir": warehouse / "artifacts",
+            "reports_dir": settings.reports_dir / "nested",
+            "logs_dir": settings.logs_dir / "nested",
+            "events_db": root / "events.sqlite3",
+            "online_events_path": root / "online_events.parquet",
+            "export_uri": str(root / "export"),
+        }
+    )
 
 
 def build_nested(settings: Settings, dataset: str | None = None) -> Path:
@@ -81,8 +87,12 @@ def build_nested(settings: Settings, dataset: str | None = None) -> Path:
     split_date, label_start = real_split(real.warehouse_path)
     name = dataset or "generated"
     nested = nested_settings(real, name, label_start)
-    log.info("nested build of %s: log cut at %s (the real split), split at %s (the real label start)",
-             name, split_date, label_start)
+    log.info(
+        "nested build of %s: log cut at %s (the real split), split at %s (the real label start)",
+        name,
+        split_date,
+        label_start,
+    )
     cut_raw(absolute_settings(real), split_date, Path(nested.raw_uri))
     return build(nested)
 
@@ -90,8 +100,11 @@ def build_nested(settings: Settings, dataset: str | None = None) -> Path:
 def main(argv: list[str] | None = None) -> int:
     from music_recs.public_logs import DATASETS
 
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.nested", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.nested",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--dataset", choices=sorted(DATASETS), help="a public log built by `make real`")
     args = parser.parse_args(argv)
     setup_logging("build")

@@ -32,16 +32,23 @@ def compare(old: Path, new: Path, tables: list[str]) -> list[tuple[str, int, int
             raise SystemExit(f"{t}: columns differ: {[c[0] for c in cols_a]} vs {[c[0] for c in cols_b]}")
         n_a = con.execute(f"SELECT count(*) FROM a.{t}").fetchone()[0]
         n_b = con.execute(f"SELECT count(*) FROM b.{t}").fetchone()[0]
-        only_a = con.execute(f"SELECT count(*) FROM (SELECT * FROM a.{t} EXCEPT ALL SELECT * FROM b.{t})").fetchone()[0]
-        only_b = con.execute(f"SELECT count(*) FROM (SELECT * FROM b.{t} EXCEPT ALL SELECT * FROM a.{t})").fetchone()[0]
+        only_a = con.execute(
+            f"SELECT count(*) FROM (SELECT * FROM a.{t} EXCEPT ALL SELECT * FROM b.{t})"
+        ).fetchone()[0]
+        only_b = con.execute(
+            f"SELECT count(*) FROM (SELECT * FROM b.{t} EXCEPT ALL SELECT * FROM a.{t})"
+        ).fetchone()[0]
         out.append((t, n_a, n_b, only_a, only_b))
     con.close()
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.same_build", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.same_build",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("old", type=Path)
     parser.add_argument("new", type=Path)
     parser.add_argument("--tables", nargs="+", default=list(DEFAULT_TABLES))

@@ -21,8 +21,9 @@ from music_recs.config import Settings
 from music_recs.warehouse import publish
 
 
-def write_bench_warehouse(out: Path, users: int, tracks: int, listens: int, n_recs: int,
-                          n_similar: int, ordered_events: bool) -> dict[str, int]:
+def write_bench_warehouse(
+    out: Path, users: int, tracks: int, listens: int, n_recs: int, n_similar: int, ordered_events: bool
+) -> dict[str, int]:
     """Write the tables to ``out`` (must not exist); return their row counts."""
     if out.exists():
         raise FileExistsError(f"{out} exists; choose a new path")
@@ -62,15 +63,20 @@ def write_bench_warehouse(out: Path, users: int, tracks: int, listens: int, n_re
         for sql in statements:
             con.execute(sql)
         con.execute("INSERT INTO build_info VALUES ('build_id', ?)", [out.stem])
-        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                for t in ("events", "recs_final", "similar_tracks", "catalog")}
+        return {
+            t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("events", "recs_final", "similar_tracks", "catalog")
+        }
     finally:
         con.close()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.synthetic_warehouse", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.synthetic_warehouse",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--out", type=Path, required=True, help="new build file")
     parser.add_argument("--publish", type=Path, help="symlink to point at it (atomic swap)")
     parser.add_argument("--users", type=int, default=40_000)
@@ -78,11 +84,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listens", type=int, default=6_000_000)
     parser.add_argument("--n-recs", type=int, default=50)
     parser.add_argument("--n-similar", type=int, default=20)
-    parser.add_argument("--unordered-events", action="store_true",
-                        help="leave events in hash order (to measure the cost of scans)")
+    parser.add_argument(
+        "--unordered-events",
+        action="store_true",
+        help="leave events in hash order (to measure the cost of scans)",
+    )
     args = parser.parse_args(argv)
-    counts = write_bench_warehouse(args.out, args.users, args.tracks, args.listens, args.n_recs,
-                                   args.n_similar, not args.unordered_events)
+    counts = write_bench_warehouse(
+        args.out,
+        args.users,
+        args.tracks,
+        args.listens,
+        args.n_recs,
+        args.n_similar,
+        not args.unordered_events,
+    )
     print(counts)
     if args.publish:
         publish(args.out, Settings(_env_file=None, warehouse_path=args.publish, keep_builds=100))

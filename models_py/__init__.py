@@ -34,9 +34,8 @@ def run_step(step: str, db_path: Path, settings: Settings) -> None:
 
 def run_all(db_path: Path, settings: Settings, steps: list[str] | None = None) -> None:
     """Run ``steps`` (default: all) in order on one build file, timing each."""
-    from music_recs.logs import setup_logging
-
     from models_py.memory import keep_freed_memory
+    from music_recs.logs import setup_logging
 
     log = setup_logging("models_py", logs_dir=settings.logs_dir)
     keep_freed_memory()
@@ -44,8 +43,12 @@ def run_all(db_path: Path, settings: Settings, steps: list[str] | None = None) -
         started = time.perf_counter()
         log.info("step %s started", step)
         run_step(step, db_path, settings)
-        log.info("step %s finished in %.1fs", step, time.perf_counter() - started,
-                 extra={"data": {"step": step, "seconds": round(time.perf_counter() - started, 3)}})
+        log.info(
+            "step %s finished in %.1fs",
+            step,
+            time.perf_counter() - started,
+            extra={"data": {"step": step, "seconds": round(time.perf_counter() - started, 3)}},
+        )
 
 
 __all__ = ["STEPS", "run_all", "run_step"]

@@ -19,7 +19,6 @@ import scipy.sparse as sp
 from models_py.arrays import unique_sorted
 from models_py.data import Interactions
 
-
 #: Largest user x entity count table held dense (float32 cells): genre counts of a 40k-user
 #: chunk (~7M cells) are looked up directly; artist counts (~140k artists) by binary search.
 DENSE_MAX = 1 << 25
@@ -33,8 +32,9 @@ class EntityAffinity:
     track_entities: sp.csr_matrix  # n_tracks x n_entities, 1 where the track carries the entity
 
     @classmethod
-    def read(cls, con: duckdb.DuckDBPyConnection, inter: Interactions, table: str,
-             entity_col: str) -> "EntityAffinity":
+    def read(
+        cls, con: duckdb.DuckDBPyConnection, inter: Interactions, table: str, entity_col: str
+    ) -> EntityAffinity:
         """Track → entity pairs of ``table`` (item_genres / item_artists) in column space."""
         pairs = con.execute(f"SELECT track_id, {entity_col} FROM {table}").fetchnumpy()
         cols = inter.cols_of(np.asarray(pairs["track_id"], dtype=np.int64))
@@ -43,8 +43,10 @@ class EntityAffinity:
         cols, ent = cols[keep], ent[keep]
         ent_ids = unique_sorted(ent)
         codes = np.searchsorted(ent_ids, ent)
-        matrix = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (cols, codes)),
-                               shape=(inter.n_tracks, max(len(ent_ids), 1)))
+        matrix = sp.csr_matrix(
+            (np.ones(len(cols), dtype=np.float32), (cols, codes)),
+            shape=(inter.n_tracks, max(len(ent_ids), 1)),
+        )
         matrix.data[:] = 1.0  # a duplicated (track, entity) pair counts once, as in SQL's key
         matrix.sort_indices()
         return cls(inter, matrix)
@@ -71,8 +73,10 @@ class EntityAffinity:
             def lookup(user: np.ndarray, ent: np.ndarray) -> np.ndarray:
                 return dense[user, ent]
         else:  # many (artists): (user, entity) keys among the stored ones, which are sorted
-            user_keys = np.repeat(np.arange(len(users), dtype=np.int64), np.diff(counts.indptr)) * n_ent \
+            user_keys = (
+                np.repeat(np.arange(len(users), dtype=np.int64), np.diff(counts.indptr)) * n_ent
                 + counts.indices
+            )
 
             def lookup(user: np.ndarray, ent: np.ndarray) -> np.ndarray:
                 out = np.zeros(len(user), dtype=np.float32)
@@ -82,6 +86,7 @@ class EntityAffinity:
                     found = user_keys[pos] == keys
                     out[found] = counts.data[pos[found]]
                 return out
+
         # the j-th entity of every pair's track, j = 0, 1, ...: most tracks have one or two,
         # so the pairs left shrink fast (no per-entity expansion of all pairs)
         share_sum, share_max = np.zeros(len(rows)), np.zeros(len(rows))

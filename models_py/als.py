@@ -27,17 +27,16 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
-import scipy.sparse as sp
 
 from models_py import ann
 from models_py.artifacts import factors_path
-from music_recs.tables import Columns as C
-from music_recs.tables import Phases, Tables
 from models_py.data import Interactions, interactions_cache, load_interactions, positions_of
 from models_py.db import connect, long_table, require_tables, timed, write_table
 from models_py.metrics import PAD
 from music_recs.config import AlsSettings, Settings
 from music_recs.logs import setup_logging
+from music_recs.tables import Columns as C
+from music_recs.tables import Phases, Tables
 
 log = logging.getLogger("models_py.als")
 
@@ -66,11 +65,16 @@ class AlsModel:
     item_factors: np.ndarray
 
     def save(self, path: Path) -> None:
-        np.savez(path, user_ids=self.user_ids, track_ids=self.track_ids,
-                 user_factors=self.user_factors, item_factors=self.item_factors)
+        np.savez(
+            path,
+            user_ids=self.user_ids,
+            track_ids=self.track_ids,
+            user_factors=self.user_factors,
+            item_factors=self.item_factors,
+        )
 
     @classmethod
-    def load(cls, path: Path) -> "AlsModel":
+    def load(cls, path: Path) -> AlsModel:
         if not Path(path).is_file():
             raise FileNotFoundError(f"{path}: ALS factors not found (run the als step first)")
         with np.load(path) as z:
@@ -97,13 +101,21 @@ def train(inter: Interactions, als: AlsSettings, *, seed: int, threads: int) -> 
     started = time.perf_counter()
 
     def progress(iteration: int, seconds: float, loss: float | None) -> None:
-        log.info("ALS %s: iteration %d/%d (%.1fs)", inter.phase, iteration + 1,
-                 als.iterations, time.perf_counter() - started)
+        log.info(
+            "ALS %s: iteration %d/%d (%.1fs)",
+            inter.phase,
+            iteration + 1,
+            als.iterations,
+            time.perf_counter() - started,
+        )
 
     model.fit(weights, show_progress=False, callback=progress)
-    return AlsModel(inter.user_ids, inter.track_ids,
-                    np.asarray(model.user_factors, dtype=np.float32),
-                    np.asarray(model.item_factors, dtype=np.float32))
+    return AlsModel(
+        inter.user_ids,
+        inter.track_ids,
+        np.asarray(model.user_factors, dtype=np.float32),
+        np.asarray(model.item_factors, dtype=np.float32),
+    )
 
 
 def scoring_columns(inter: Interactions, days: int) -> np.ndarray:
@@ -119,18 +131,27 @@ def scoring_columns(inter: Interactions, days: int) -> np.ndarray:
     return np.unique(recent).astype(np.int64)
 
 
-def scoring_search(model: AlsModel, inter: Interactions, als: AlsSettings, n_users: int, *,
-                   seed: int, threads: int) -> tuple[np.ndarray, ann.Searcher]:
+def scoring_search(
+    model: AlsModel, inter: Interactions, als: AlsSettings, n_users: int, *, seed: int, threads: int
+) -> tuple[np.ndarray, ann.Searcher]:
     """Columns ALS may recommend and a top-k searcher over their factors, for ``n_users``
     users in all (the ranker builds it once per phase and scores its users in chunks)."""
     cols = scoring_columns(inter, als.score_days)
-    return cols, ann.Searcher(model.item_factors[cols], n_users, als, seed=seed, threads=threads,
-                              what=f"ALS {inter.phase} scoring")
+    return cols, ann.Searcher(
+        model.item_factors[cols], n_users, als, seed=seed, threads=threads, what=f"ALS {inter.phase} scoring"
+    )
 
 
-def recommend(model: AlsModel, inter: Interactions, k: int, als: AlsSettings, *,
-              seed: int, threads: int, rows: np.ndarray | None = None,
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def recommend(
+    model: AlsModel,
+    inter: Interactions,
+    k: int,
+    als: AlsSettings,
+    *,
+    seed: int,
+    threads: int,
+    rows: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Top ``k`` unheard tracks per user row: (rows, track ids with PAD, scores)."""
     if rows is None:
         rows = np.arange(inter.n_users)
@@ -138,9 +159,13 @@ def recommend(model: AlsModel, inter: Interactions, k: int, als: AlsSettings, *,
     return recommend_with(model, inter, k, search, rows)
 
 
-def recommend_with(model: AlsModel, inter: Interactions, k: int,
-                   search: tuple[np.ndarray, ann.Searcher], rows: np.ndarray,
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def recommend_with(
+    model: AlsModel,
+    inter: Interactions,
+    k: int,
+    search: tuple[np.ndarray, ann.Searcher],
+    rows: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``recommend`` with a searcher from ``scoring_search``, reused across calls."""
     cols, searcher = search
     exclude = inter.matrix[rows][:, cols]
@@ -149,8 +174,9 @@ def recommend_with(model: AlsModel, inter: Interactions, k: int,
     return rows, tracks, scores
 
 
-def published_lists(con: duckdb.DuckDBPyConnection, inter: Interactions,
-                    k: int) -> Callable[[np.ndarray], np.ndarray] | None:
+def published_lists(
+    con: duckdb.DuckDBPyConnection, inter: Interactions, k: int
+) -> Callable[[np.ndarray], np.ndarray] | None:
     """Reader of this step's published lists (recs_als) for user rows of ``inter``: columns,
     best first, -1 padded, (rows x k). None when the table holds lists of another length.
 
@@ -169,31 +195,47 @@ def published_lists(con: duckdb.DuckDBPyConnection, inter: Interactions,
         users = inter.user_ids[rows]
         got = con.execute(
             f"SELECT {C.User}, {C.Item}, {C.Rank} FROM {Tables.RecsAls} WHERE {C.User} BETWEEN ? AND ?",
-            [int(users.min()), int(users.max())]).fetchnumpy()
+            [int(users.min()), int(users.max())],
+        ).fetchnumpy()
         local = positions_of(users, np.asarray(got[C.User], dtype=np.int64))
         keep = local >= 0
         cols = inter.cols_of(np.asarray(got[C.Item], dtype=np.int64)[keep])
         if (cols < 0).any():
-            raise RuntimeError(f"{Tables.RecsAls} names tracks outside the {inter.phase} interactions: rerun als")
+            raise RuntimeError(
+                f"{Tables.RecsAls} names tracks outside the {inter.phase} interactions: rerun als"
+            )
         out[local[keep], np.asarray(got[C.Rank], dtype=np.int64)[keep] - 1] = cols
         return out
+
     return read
 
 
 def run(db_path: Path, settings: Settings) -> None:
     setup_logging("models_py.als", logs_dir=settings.logs_dir)
     with timed(log, "als"), connect(db_path, memory_limit=settings.models.memory_limit) as con:
-        require_tables(con, Tables.EventsTrain, Tables.UserIndex, Tables.TrackIndex,
-                       Tables.SplitInfo, step="als")
+        require_tables(
+            con, Tables.EventsTrain, Tables.UserIndex, Tables.TrackIndex, Tables.SplitInfo, step="als"
+        )
         inter = load_interactions(con, Phases.Serve, interactions_cache(db_path, settings))
-        log.info("train matrix: %d users x %d tracks, %d pairs", inter.n_users, inter.n_tracks,
-                 inter.matrix.nnz)
+        log.info(
+            "train matrix: %d users x %d tracks, %d pairs", inter.n_users, inter.n_tracks, inter.matrix.nnz
+        )
         with timed(log, "ALS training"):
             model = train(inter, settings.als, seed=settings.seed, threads=settings.models.train_threads)
         model.save(factors_path(db_path, settings, Phases.Serve))
         with timed(log, "ALS scoring"):
-            rows, tracks, scores = recommend(model, inter, settings.models.n_candidates, settings.als,
-                                             seed=settings.seed, threads=settings.models.train_threads)
-        n = write_table(con, Tables.RecsAls, long_table(inter.user_ids[rows], tracks, scores),
-                        order_by=f"{C.User}, {C.Rank}")
+            rows, tracks, scores = recommend(
+                model,
+                inter,
+                settings.models.n_candidates,
+                settings.als,
+                seed=settings.seed,
+                threads=settings.models.train_threads,
+            )
+        n = write_table(
+            con,
+            Tables.RecsAls,
+            long_table(inter.user_ids[rows], tracks, scores),
+            order_by=f"{C.User}, {C.Rank}",
+        )
         log.info("wrote %s: %d rows for %d users", Tables.RecsAls, n, len(rows))

@@ -90,8 +90,13 @@ def build_index(item_vecs: np.ndarray, nlist: int, seed: int, threads: int, what
     index.cp.max_points_per_centroid = KMEANS_POINTS_PER_LIST  # seeded subsample of the items
     index.train(x)
     index.add(x)
-    log.info("%s: IVF index of %d items, nlist %d (%.1fs)", what, len(x), index.nlist,
-             time.perf_counter() - started)
+    log.info(
+        "%s: IVF index of %d items, nlist %d (%.1fs)",
+        what,
+        len(x),
+        index.nlist,
+        time.perf_counter() - started,
+    )
     return index
 
 
@@ -151,7 +156,7 @@ def top_k_ann(
     short: list[np.ndarray] = []
     next_log = time.perf_counter() + 30
     for lo in range(0, n_users, batch_size):
-        rows = order[lo:lo + batch_size]
+        rows = order[lo : lo + batch_size]
         q = np.hstack([users[rows], np.zeros((len(rows), 1), dtype=np.float32)])
         _, labels = index.search(q, int(depth[rows].max()))  # nearest first
         bad = (labels < 0) | _heard_mask(labels, exclude, rows)
@@ -168,16 +173,31 @@ def top_k_ann(
         short.append(rows[ok.sum(axis=1) < want[rows]])
         if time.perf_counter() > next_log:
             next_log += 30
-            log.info("%s: %d/%d queries (%.0fs)", what, min(lo + batch_size, n_users), n_users,
-                     time.perf_counter() - started)
+            log.info(
+                "%s: %d/%d queries (%.0fs)",
+                what,
+                min(lo + batch_size, n_users),
+                n_users,
+                time.perf_counter() - started,
+            )
     redo = np.sort(np.concatenate(short))
     if len(redo):
         sub = exclude[redo] if exclude is not None else None
         out_idx[redo], out_score[redo] = top_k_from_scores(
-            user_vecs[redo], item_vecs, k, exclude=sub,
-            batch_size=exact_batch_size(n_items, batch_size), what=f"{what} (exact fallback)")
-    log.info("%s: %d queries in %.1fs, %d fell back to exact", what, n_users,
-             time.perf_counter() - started, len(redo))
+            user_vecs[redo],
+            item_vecs,
+            k,
+            exclude=sub,
+            batch_size=exact_batch_size(n_items, batch_size),
+            what=f"{what} (exact fallback)",
+        )
+    log.info(
+        "%s: %d queries in %.1fs, %d fell back to exact",
+        what,
+        n_users,
+        time.perf_counter() - started,
+        len(redo),
+    )
     return out_idx, out_score
 
 
@@ -191,8 +211,9 @@ class Searcher:
     index is built once and reused by every chunk.
     """
 
-    def __init__(self, item_vecs: np.ndarray, n_users: int, als: AlsSettings, *, seed: int,
-                 threads: int, what: str) -> None:
+    def __init__(
+        self, item_vecs: np.ndarray, n_users: int, als: AlsSettings, *, seed: int, threads: int, what: str
+    ) -> None:
         self.item_vecs = np.asarray(item_vecs, dtype=np.float32)
         self.als = als
         self.seed = seed
@@ -206,28 +227,49 @@ class Searcher:
         if not use_ann(self.n_users, len(self.item_vecs), self.als):
             return False
         probe = np.arange(min(AUTO_PROBE_USERS, user_vecs.shape[0]))
-        share = norm_bound_share(user_vecs[probe], self.item_vecs, k,
-                                 exclude[probe] if exclude is not None else None)
-        log.info("%s: the norm bound settles %.1f%% of %d probe users: %s search", self.what,
-                 100 * share, len(probe), "exact" if share >= AUTO_MIN_SETTLED else "ANN")
+        share = norm_bound_share(
+            user_vecs[probe], self.item_vecs, k, exclude[probe] if exclude is not None else None
+        )
+        log.info(
+            "%s: the norm bound settles %.1f%% of %d probe users: %s search",
+            self.what,
+            100 * share,
+            len(probe),
+            "exact" if share >= AUTO_MIN_SETTLED else "ANN",
+        )
         return share < AUTO_MIN_SETTLED
 
-    def top_k(self, user_vecs: np.ndarray, k: int,
-              exclude: sp.csr_matrix | None) -> tuple[np.ndarray, np.ndarray]:
+    def top_k(
+        self, user_vecs: np.ndarray, k: int, exclude: sp.csr_matrix | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Best ``k`` items per user (positions with ``PAD``, scores with NaN), heard excluded."""
         s, n_items = self.als, len(self.item_vecs)
         if self.ann is None:
             self.ann = self._decide(user_vecs, k, exclude)
         if not self.ann:
-            return top_k_norm_bounded(user_vecs, self.item_vecs, k, exclude=exclude,
-                                      batch_size=s.batch_size, what=self.what,
-                                      block_bytes=EXACT_BLOCK_BYTES)
+            return top_k_norm_bounded(
+                user_vecs,
+                self.item_vecs,
+                k,
+                exclude=exclude,
+                batch_size=s.batch_size,
+                what=self.what,
+                block_bytes=EXACT_BLOCK_BYTES,
+            )
         if self._index is None and n_items > 0:
-            self._index = build_index(self.item_vecs, s.ann_nlist, self.seed, self.threads,
-                                      self.what)
-        return top_k_ann(user_vecs, self.item_vecs, k, exclude, nprobe=s.ann_nprobe,
-                         max_extra=s.ann_max_extra, seed=self.seed, threads=self.threads,
-                         what=self.what, index=self._index)
+            self._index = build_index(self.item_vecs, s.ann_nlist, self.seed, self.threads, self.what)
+        return top_k_ann(
+            user_vecs,
+            self.item_vecs,
+            k,
+            exclude,
+            nprobe=s.ann_nprobe,
+            max_extra=s.ann_max_extra,
+            seed=self.seed,
+            threads=self.threads,
+            what=self.what,
+            index=self._index,
+        )
 
 
 def top_k(
@@ -242,5 +284,6 @@ def top_k(
     what: str,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact or ANN top-k as ``als.search`` decides (see ``Searcher``)."""
-    return Searcher(item_vecs, user_vecs.shape[0], als, seed=seed, threads=threads,
-                    what=what).top_k(user_vecs, k, exclude)
+    return Searcher(item_vecs, user_vecs.shape[0], als, seed=seed, threads=threads, what=what).top_k(
+        user_vecs, k, exclude
+    )

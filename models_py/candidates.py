@@ -24,13 +24,13 @@ import pyarrow as pa
 from models_py import als, ann
 from models_py.arrays import member_of, normalized, unique_sorted
 from models_py.clusters import artist_clusters, cluster_ranking, cluster_shares, taste_top_k
-from music_recs.tables import Columns as C
-from music_recs.tables import Tables
 from models_py.data import Interactions
 from models_py.metrics import PAD
 from models_py.popularity import popularity_scores
 from models_py.topk import top_k_from_ranking
 from music_recs.config import AlsSettings, RankerSettings
+from music_recs.tables import Columns as C
+from music_recs.tables import Tables
 
 
 def recent_tracks(inter: Interactions, n_recent: int) -> np.ndarray:
@@ -66,24 +66,28 @@ def recent_profiles(recent: np.ndarray, item_unit: np.ndarray) -> np.ndarray:
 PAIR_BLOCK = 8192
 
 
-def rowwise_dot(a: np.ndarray, a_rows: np.ndarray, b: np.ndarray, b_rows: np.ndarray,
-                block: int = PAIR_BLOCK) -> np.ndarray:
+def rowwise_dot(
+    a: np.ndarray, a_rows: np.ndarray, b: np.ndarray, b_rows: np.ndarray, block: int = PAIR_BLOCK
+) -> np.ndarray:
     """``a[a_rows[i]] · b[b_rows[i]]`` for every i (what ``einsum('ij,ij->i', a[a_rows],
     b[b_rows])`` returns), computed a block of pairs at a time."""
     out = np.empty(len(a_rows), dtype=np.result_type(a, b))
     for lo in range(0, len(a_rows), block):
-        np.einsum("ij,ij->i", a[a_rows[lo:lo + block]], b[b_rows[lo:lo + block]], out=out[lo:lo + block])
+        np.einsum(
+            "ij,ij->i", a[a_rows[lo : lo + block]], b[b_rows[lo : lo + block]], out=out[lo : lo + block]
+        )
     return out
 
 
-def max_similarity(recent: np.ndarray, item_unit: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-                   block: int = PAIR_BLOCK) -> np.ndarray:
+def max_similarity(
+    recent: np.ndarray, item_unit: np.ndarray, rows: np.ndarray, cols: np.ndarray, block: int = PAIR_BLOCK
+) -> np.ndarray:
     """Largest cosine between each (user row, track col) pair's track and the user's recent tracks."""
     out = np.empty(len(rows), dtype=np.float32)
     for lo in range(0, len(rows), block):
-        r, c = recent[rows[lo:lo + block]], cols[lo:lo + block]
+        r, c = recent[rows[lo : lo + block]], cols[lo : lo + block]
         sims = np.einsum("nf,nkf->nk", item_unit[c], item_unit[np.maximum(r, 0)])
-        out[lo:lo + block] = np.where(r >= 0, sims, -1.0).max(axis=1)
+        out[lo : lo + block] = np.where(r >= 0, sims, -1.0).max(axis=1)
     return out
 
 
@@ -102,16 +106,29 @@ class PhaseModels:
     recent_search: ann.Searcher  # top-k by cosine to the recent profile, over the same columns
     cluster_of_col: np.ndarray  # taste cluster of every column (clusters.artist_clusters)
     cluster_track_share: np.ndarray  # the column's share of its cluster's popularity score
-    cluster_lists: tuple[np.ndarray, np.ndarray]  # scorable columns by cluster, best share first (cluster_ranking)
+    cluster_lists: tuple[
+        np.ndarray, np.ndarray
+    ]  # scorable columns by cluster, best share first (cluster_ranking)
     #: the ALS top n_candidates of user rows as columns, when already stored (serve: the als
     #: step's recs_als, als.published_lists); None = search them
     als_lists: Callable[[np.ndarray], np.ndarray] | None = None
 
     @classmethod
-    def build(cls, con: duckdb.DuckDBPyConnection, inter: Interactions, model: als.AlsModel,
-              half_life: float, ranker: RankerSettings, als_settings: AlsSettings, *,
-              seed: int, threads: int) -> "PhaseModels":
-        if not np.array_equal(model.track_ids, inter.track_ids) or not np.array_equal(model.user_ids, inter.user_ids):
+    def build(
+        cls,
+        con: duckdb.DuckDBPyConnection,
+        inter: Interactions,
+        model: als.AlsModel,
+        half_life: float,
+        ranker: RankerSettings,
+        als_settings: AlsSettings,
+        *,
+        seed: int,
+        threads: int,
+    ) -> PhaseModels:
+        if not np.array_equal(model.track_ids, inter.track_ids) or not np.array_equal(
+            model.user_ids, inter.user_ids
+        ):
             raise ValueError(f"ALS model does not match the {inter.phase} interactions")
         track_ids, pop_scores = popularity_scores(con, inter.phase, half_life)
         cols = inter.cols_of(track_ids)
@@ -123,8 +140,14 @@ class PhaseModels:
         last = recent_tracks(inter, ranker.recent_tracks)
         # searchers are built once per phase: every chunk of users reuses their index
         als_search = als.scoring_search(model, inter, als_settings, inter.n_users, seed=seed, threads=threads)
-        recent_search = ann.Searcher(unit[als_search[0]], inter.n_users, als_settings, seed=seed,
-                                     threads=threads, what=f"recent-taste {inter.phase} scoring")
+        recent_search = ann.Searcher(
+            unit[als_search[0]],
+            inter.n_users,
+            als_settings,
+            seed=seed,
+            threads=threads,
+            what=f"recent-taste {inter.phase} scoring",
+        )
         cluster = artist_clusters(unit, _track_artist(con, inter), ranker.taste_clusters, seed)
         score = np.zeros(inter.n_tracks)
         score[cols] = pop_scores
@@ -132,21 +155,36 @@ class PhaseModels:
         share = np.divide(score, mass, out=np.zeros_like(score), where=mass > 0)
         allowed = np.zeros(inter.n_tracks, dtype=bool)
         allowed[als_search[0]] = True
-        return cls(inter, model, cols, rank, unit, last, recent_profiles(last, unit),
-                   als_search, recent_search, cluster, share, cluster_ranking(cluster, share, allowed))
+        return cls(
+            inter,
+            model,
+            cols,
+            rank,
+            unit,
+            last,
+            recent_profiles(last, unit),
+            als_search,
+            recent_search,
+            cluster,
+            share,
+            cluster_ranking(cluster, share, allowed),
+        )
 
 
 def _track_artist(con: duckdb.DuckDBPyConnection, inter: Interactions) -> np.ndarray:
     """One artist per column (the smallest canonical id of a multi-artist track; -1 = none)."""
-    got = con.execute(f"SELECT {C.Item}, MIN({C.Artist}) AS {C.Artist} FROM {Tables.ItemArtists} "
-                      f"GROUP BY {C.Item}").fetchnumpy()
+    got = con.execute(
+        f"SELECT {C.Item}, MIN({C.Artist}) AS {C.Artist} FROM {Tables.ItemArtists} GROUP BY {C.Item}"
+    ).fetchnumpy()
     cols = inter.cols_of(np.asarray(got[C.Item], dtype=np.int64))
     out = np.full(inter.n_tracks, -1, dtype=np.int64)
     out[cols[cols >= 0]] = np.asarray(got[C.Artist], dtype=np.int64)[cols >= 0]
     return out
 
 
-def _rank_lookup(keys: np.ndarray, source_keys: np.ndarray, source_rank: np.ndarray, missing: int) -> tuple[np.ndarray, np.ndarray]:
+def _rank_lookup(
+    keys: np.ndarray, source_keys: np.ndarray, source_rank: np.ndarray, missing: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Rank of each key in a source list (``missing`` when absent) and whether it is there."""
     if len(source_keys) == 0:
         return np.full(len(keys), missing), np.zeros(len(keys), dtype=bool)
@@ -163,13 +201,17 @@ def recent_top(pm: PhaseModels, rows: np.ndarray, k: int) -> np.ndarray:
     score_cols, _ = pm.als_search
     if k <= 0:
         return np.zeros((len(rows), 0), dtype=np.int64)
-    idx, _ = pm.recent_search.top_k(pm.recent[rows], k,
-                                    pm.inter.matrix[rows][:, score_cols])
+    idx, _ = pm.recent_search.top_k(pm.recent[rows], k, pm.inter.matrix[rows][:, score_cols])
     return np.where(idx == PAD, -1, score_cols[np.maximum(idx, 0)])
 
 
-def candidates(pm: PhaseModels, rows: np.ndarray, ranker: RankerSettings, n_candidates: int,
-               recent_cols: np.ndarray | None = None) -> pa.Table:
+def candidates(
+    pm: PhaseModels,
+    rows: np.ndarray,
+    ranker: RankerSettings,
+    n_candidates: int,
+    recent_cols: np.ndarray | None = None,
+) -> pa.Table:
     """Candidate pairs for user ``rows`` with their generator features (``recent_cols``:
     ``recent_top`` of the rows when already computed).
 
@@ -205,10 +247,18 @@ def candidates(pm: PhaseModels, rows: np.ndarray, ranker: RankerSettings, n_cand
     pop_pos = top_k_from_ranking(pm.pop_cols, inter.matrix, rows, ranker.pop_candidates)
     pop_keys, _ = keyed(np.where(pop_pos == PAD, -1, pm.pop_cols[np.maximum(pop_pos, 0)]))
 
-    recent_keys, recent_rank = keyed(recent_top(pm, rows, ranker.recent_candidates) if recent_cols is None else recent_cols)
+    recent_keys, recent_rank = keyed(
+        recent_top(pm, rows, ranker.recent_candidates) if recent_cols is None else recent_cols
+    )
 
-    taste_cols, _ = taste_top_k(*pm.cluster_lists, pm.cluster_of_col, pm.cluster_track_share, inter.matrix,
-                                rows, ranker.cluster_candidates)
+    taste_cols, _ = taste_top_k(
+        *pm.cluster_lists,
+        pm.cluster_of_col,
+        pm.cluster_track_share,
+        inter.matrix,
+        rows,
+        ranker.cluster_candidates,
+    )
     taste_keys, taste_rank = keyed(taste_cols)
 
     keys = unique_sorted(np.concatenate([als_keys, pop_keys, recent_keys, taste_keys]))
@@ -218,31 +268,40 @@ def candidates(pm: PhaseModels, rows: np.ndarray, ranker: RankerSettings, n_cand
     c_rank, in_taste = _rank_lookup(keys, taste_keys, taste_rank, ranker.cluster_candidates + 1)
     score = rowwise_dot(model.user_factors, cand_rows, model.item_factors, cand_cols)
     # rows come grouped by user (keys are sorted): each user's best ALS score by reduceat
-    starts = np.flatnonzero(np.r_[True, cand_rows[1:] != cand_rows[:-1]]) if len(keys) else np.zeros(0, np.int64)
-    gap = score - np.repeat(np.maximum.reduceat(score, starts), np.diff(np.r_[starts, len(keys)])) if len(keys) else score
+    starts = (
+        np.flatnonzero(np.r_[True, cand_rows[1:] != cand_rows[:-1]]) if len(keys) else np.zeros(0, np.int64)
+    )
+    gap = (
+        score - np.repeat(np.maximum.reduceat(score, starts), np.diff(np.r_[starts, len(keys)]))
+        if len(keys)
+        else score
+    )
     recent_sim = rowwise_dot(pm.recent, cand_rows, pm.item_unit, cand_cols)
     recent_max = max_similarity(pm.recent_cols, pm.item_unit, cand_rows, cand_cols)
-    user_share, recent_share = cluster_shares(pm.cluster_of_col, inter.matrix, pm.recent_cols, rows,
-                                              keys // n_tracks, pm.cluster_of_col[cand_cols])
+    user_share, recent_share = cluster_shares(
+        pm.cluster_of_col, inter.matrix, pm.recent_cols, rows, keys // n_tracks, pm.cluster_of_col[cand_cols]
+    )
     track_share = pm.cluster_track_share[cand_cols]
-    return pa.table({
-        C.User: pa.array(inter.user_ids[cand_rows], pa.int32()),
-        C.Item: pa.array(inter.track_ids[cand_cols], pa.int64()),
-        "als_score": pa.array(score.astype(np.float64)),
-        "als_rank": pa.array(a_rank.astype(np.int32)),
-        "als_score_gap": pa.array(gap.astype(np.float64)),
-        "pop_rank": pa.array(pm.pop_rank_of_col[cand_cols].astype(np.float64)),
-        "recent_sim": pa.array(recent_sim.astype(np.float64)),
-        "recent_rank": pa.array(r_rank.astype(np.int32)),
-        "recent_max_sim": pa.array(recent_max.astype(np.float64)),
-        "from_als": pa.array(in_als),
-        "from_pop": pa.array(member_of(keys, pop_keys)),
-        "from_recent": pa.array(in_recent),
-        "cluster_rank": pa.array(c_rank.astype(np.int32)),
-        "from_cluster": pa.array(in_taste),
-        "cluster_user_share": pa.array(user_share),
-        "cluster_recent_share": pa.array(recent_share),
-        "cluster_track_share": pa.array(track_share),
-        "cluster_score": pa.array(recent_share * track_share),
-        "cluster_score_all": pa.array(user_share * track_share),
-    })
+    return pa.table(
+        {
+            C.User: pa.array(inter.user_ids[cand_rows], pa.int32()),
+            C.Item: pa.array(inter.track_ids[cand_cols], pa.int64()),
+            "als_score": pa.array(score.astype(np.float64)),
+            "als_rank": pa.array(a_rank.astype(np.int32)),
+            "als_score_gap": pa.array(gap.astype(np.float64)),
+            "pop_rank": pa.array(pm.pop_rank_of_col[cand_cols].astype(np.float64)),
+            "recent_sim": pa.array(recent_sim.astype(np.float64)),
+            "recent_rank": pa.array(r_rank.astype(np.int32)),
+            "recent_max_sim": pa.array(recent_max.astype(np.float64)),
+            "from_als": pa.array(in_als),
+            "from_pop": pa.array(member_of(keys, pop_keys)),
+            "from_recent": pa.array(in_recent),
+            "cluster_rank": pa.array(c_rank.astype(np.int32)),
+            "from_cluster": pa.array(in_taste),
+            "cluster_user_share": pa.array(user_share),
+            "cluster_recent_share": pa.array(recent_share),
+            "cluster_track_share": pa.array(track_share),
+            "cluster_score": pa.array(recent_share * track_share),
+            "cluster_score_all": pa.array(user_share * track_share),
+        }
+    )

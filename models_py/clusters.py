@@ -21,13 +21,15 @@ def nearest(unit: np.ndarray, centroids: np.ndarray, batch: int = 65_536) -> np.
     """Index of the most similar centroid (cosine) for every row of ``unit``."""
     out = np.empty(len(unit), dtype=np.int64)
     for lo in range(0, len(unit), batch):
-        out[lo:lo + batch] = np.argmax(unit[lo:lo + batch].astype(np.float32) @ centroids.T, axis=1)
+        out[lo : lo + batch] = np.argmax(unit[lo : lo + batch].astype(np.float32) @ centroids.T, axis=1)
     return out
 
 
 def _sums(labels: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
     """Sum of the rows of each label (k x dims)."""
-    onehot = sp.csr_matrix((np.ones(len(rows), np.float32), (labels, np.arange(len(rows)))), shape=(k, len(rows)))
+    onehot = sp.csr_matrix(
+        (np.ones(len(rows), np.float32), (labels, np.arange(len(rows)))), shape=(k, len(rows))
+    )
     return np.asarray(onehot @ rows)
 
 
@@ -44,8 +46,9 @@ def _plus_plus(fit: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     return fit[seeds].copy()
 
 
-def spherical_kmeans(unit: np.ndarray, k: int, seed: int, iterations: int = 15,
-                     sample: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
+def spherical_kmeans(
+    unit: np.ndarray, k: int, seed: int, iterations: int = 15, sample: int = 200_000
+) -> tuple[np.ndarray, np.ndarray]:
     """(label of every row, unit centroids) of ``unit`` (unit vectors) in at most k clusters.
 
     Fitted on a seeded sample of at most ``sample`` rows from k-means++ seeds; then every row
@@ -84,14 +87,24 @@ def artist_clusters(unit: np.ndarray, track_artist: np.ndarray, k: int, seed: in
     return out
 
 
-def _user_cluster_counts(cluster_of_col: np.ndarray, m: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _user_cluster_counts(
+    cluster_of_col: np.ndarray, m: sp.csr_matrix, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(row of every stored entry of ``m``, tracks per row and cluster [rows, k])."""
     own = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
-    return own, np.bincount(own * k + cluster_of_col[m.indices], minlength=m.shape[0] * k).reshape(m.shape[0], k)
+    return own, np.bincount(own * k + cluster_of_col[m.indices], minlength=m.shape[0] * k).reshape(
+        m.shape[0], k
+    )
 
 
-def cluster_shares(cluster_of_col: np.ndarray, matrix: sp.csr_matrix, recent_cols: np.ndarray,
-                   rows: np.ndarray, local: np.ndarray, cluster: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def cluster_shares(
+    cluster_of_col: np.ndarray,
+    matrix: sp.csr_matrix,
+    recent_cols: np.ndarray,
+    rows: np.ndarray,
+    local: np.ndarray,
+    cluster: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """For pairs (user ``rows[local]``, a track of ``cluster``): the share of the user's tracks
     in that cluster, over all of them (rows of ``matrix``) and over the recent ones
     (``recent_cols``, -1 padded)."""
@@ -100,13 +113,16 @@ def cluster_shares(cluster_of_col: np.ndarray, matrix: sp.csr_matrix, recent_col
     recent = recent_cols[rows]
     ok = recent >= 0
     r_own = np.broadcast_to(np.arange(len(rows))[:, None], recent.shape)[ok]
-    r_counts = np.bincount(r_own * k + cluster_of_col[recent[ok]], minlength=len(rows) * k).reshape(len(rows), k)
+    r_counts = np.bincount(r_own * k + cluster_of_col[recent[ok]], minlength=len(rows) * k).reshape(
+        len(rows), k
+    )
     n, r_n = np.maximum(counts.sum(axis=1), 1), np.maximum(ok.sum(axis=1), 1)
     return counts[local, cluster] / n[local], r_counts[local, cluster] / r_n[local]
 
 
-def cluster_ranking(cluster_of_col: np.ndarray, track_share: np.ndarray,
-                    allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def cluster_ranking(
+    cluster_of_col: np.ndarray, track_share: np.ndarray, allowed: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(columns grouped by cluster, each cluster's best ``track_share`` first (ties by column),
     slice bounds of every cluster): the lists ``taste_top_k`` draws from. Only ``allowed``
     columns with a share above 0 are listed."""
@@ -116,9 +132,15 @@ def cluster_ranking(cluster_of_col: np.ndarray, track_share: np.ndarray,
     return order, np.searchsorted(cluster_of_col[order], np.arange(k + 1))
 
 
-def taste_top_k(order: np.ndarray, bounds: np.ndarray, cluster_of_col: np.ndarray,
-                track_share: np.ndarray, matrix: sp.csr_matrix, rows: np.ndarray,
-                n: int) -> tuple[np.ndarray, np.ndarray]:
+def taste_top_k(
+    order: np.ndarray,
+    bounds: np.ndarray,
+    cluster_of_col: np.ndarray,
+    track_share: np.ndarray,
+    matrix: sp.csr_matrix,
+    rows: np.ndarray,
+    n: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Each user's (``rows`` of ``matrix``) ``n`` unheard columns of ``order`` with the highest
     taste score: the user's share of tracks in the column's cluster times the column's
     ``track_share`` (``cluster_ranking``). Returns (columns, scores), [len(rows), n], -1 / 0
@@ -159,8 +181,8 @@ def taste_top_k(order: np.ndarray, bounds: np.ndarray, cluster_of_col: np.ndarra
     by_cluster = np.argsort(c, kind="stable")
     cuts = np.searchsorted(c[by_cluster], np.arange(k + 1))
     for cl in np.flatnonzero(np.diff(cuts)):
-        sel = by_cluster[cuts[cl]:cuts[cl + 1]]
-        reach[sel] = np.searchsorted(desc[bounds[cl]:bounds[cl + 1]], -need[sel], side="right")
+        sel = by_cluster[cuts[cl] : cuts[cl + 1]]
+        reach[sel] = np.searchsorted(desc[bounds[cl] : bounds[cl + 1]], -need[sel], side="right")
     length = np.minimum(n + counts[u, c], reach)
 
     pair = np.repeat(np.arange(len(u)), length)

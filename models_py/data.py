@@ -17,10 +17,10 @@ import duckdb
 import numpy as np
 import scipy.sparse as sp
 
-from music_recs.tables import Columns as C
-from music_recs.tables import Phases, Tables
 from models_py.db import WarehouseError, artifacts_dir, require_tables
 from music_recs.config import Settings
+from music_recs.tables import Columns as C
+from music_recs.tables import Phases, Tables
 
 log = logging.getLogger("models_py.data")
 
@@ -127,8 +127,11 @@ def recent_track_ids(con: duckdb.DuckDBPyConnection, phase: str, days: int) -> n
     the phase when ``days`` <= 0), sorted; what ``als.scoring_columns`` selects, without loading the matrix."""
     table = phase_events(phase)
     # counted back from the phase's newest listen, as in als.scoring_columns
-    window = (f"WHERE date_diff('day', {C.LastListen}, (SELECT max({C.LastListen}) FROM {table})) "
-              f"< {int(days)}") if days > 0 else ""
+    window = (
+        (f"WHERE date_diff('day', {C.LastListen}, (SELECT max({C.LastListen}) FROM {table})) < {int(days)}")
+        if days > 0
+        else ""
+    )
     got = con.execute(f"SELECT DISTINCT {C.Item} FROM {table} {window} ORDER BY 1").fetchnumpy()[C.Item]
     return np.asarray(got, dtype=np.int64)
 
@@ -139,8 +142,9 @@ def serve_track_ids(con: duckdb.DuckDBPyConnection) -> np.ndarray:
     return _index(con, Tables.TrackIndex, C.Item, C.ItemIdx)
 
 
-def load_interactions(con: duckdb.DuckDBPyConnection, phase: str,
-                      cache_dir: Path | None = None) -> Interactions:
+def load_interactions(
+    con: duckdb.DuckDBPyConnection, phase: str, cache_dir: Path | None = None
+) -> Interactions:
     """Load a phase's events as a CSR matrix.
 
     Serve rows/columns follow the warehouse's ``user_index``/``track_index``; fit numbers
@@ -157,12 +161,26 @@ def load_interactions(con: duckdb.DuckDBPyConnection, phase: str,
         with np.load(path) as z:
             if str(z["fingerprint"]) == fingerprint:
                 inter = Interactions(
-                    phase, date.fromisoformat(str(z["ref_date"])), z["user_ids"], z["track_ids"],
-                    sp.csr_matrix((np.ones(len(z["indices"]), dtype=np.float32), z["indices"], z["indptr"]),
-                                  shape=(len(z["user_ids"]), len(z["track_ids"]))),
-                    z["listen_count"].astype(np.float64), z["age_days"].astype(np.float64))
-                log.info("loaded %s from %s: %d users x %d tracks, %d pairs (%.1fs)", phase_events(phase),
-                         path.name, inter.n_users, inter.n_tracks, inter.matrix.nnz, time.perf_counter() - started)
+                    phase,
+                    date.fromisoformat(str(z["ref_date"])),
+                    z["user_ids"],
+                    z["track_ids"],
+                    sp.csr_matrix(
+                        (np.ones(len(z["indices"]), dtype=np.float32), z["indices"], z["indptr"]),
+                        shape=(len(z["user_ids"]), len(z["track_ids"])),
+                    ),
+                    z["listen_count"].astype(np.float64),
+                    z["age_days"].astype(np.float64),
+                )
+                log.info(
+                    "loaded %s from %s: %d users x %d tracks, %d pairs (%.1fs)",
+                    phase_events(phase),
+                    path.name,
+                    inter.n_users,
+                    inter.n_tracks,
+                    inter.matrix.nnz,
+                    time.perf_counter() - started,
+                )
                 return inter
         log.info("%s: fingerprint changed, reloading %s", path, phase_events(phase))
     inter = _load_interactions(con, phase)
@@ -179,18 +197,34 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, phase: str) -> str:
     """What a phase's matrix depends on: its events table, reference date and (serve) index tables."""
     table = phase_events(phase)
     parts = [table, str(reference_date(read_split(con), phase))]
-    parts += [str(v) for v in con.execute(
-        f"SELECT count(*), bit_xor(hash({C.User}, {C.Item}, {C.ListenCount}, {C.LastListen})) FROM {table}").fetchone()]
+    parts += [
+        str(v)
+        for v in con.execute(
+            f"SELECT count(*), bit_xor(hash({C.User}, {C.Item}, {C.ListenCount}, {C.LastListen})) FROM {table}"
+        ).fetchone()
+    ]
     if phase == Phases.Serve:
-        for index, id_col, idx_col in ((Tables.UserIndex, C.User, C.UserIdx), (Tables.TrackIndex, C.Item, C.ItemIdx)):
-            parts += [str(v) for v in con.execute(
-                f"SELECT count(*), bit_xor(hash({id_col}, {idx_col})) FROM {index}").fetchone()]
+        for index, id_col, idx_col in (
+            (Tables.UserIndex, C.User, C.UserIdx),
+            (Tables.TrackIndex, C.Item, C.ItemIdx),
+        ):
+            parts += [
+                str(v)
+                for v in con.execute(
+                    f"SELECT count(*), bit_xor(hash({id_col}, {idx_col})) FROM {index}"
+                ).fetchone()
+            ]
     return "|".join(parts)
 
 
 def _compact(values: np.ndarray) -> np.ndarray:
     """int32 when every value is a whole number in range (stored exactly), else as is."""
-    if len(values) and np.array_equal(values, np.floor(values)) and values.min() >= -2**31 and values.max() < 2**31:
+    if (
+        len(values)
+        and np.array_equal(values, np.floor(values))
+        and values.min() >= -(2**31)
+        and values.max() < 2**31
+    ):
         return values.astype(np.int32)
     return values
 
@@ -199,10 +233,17 @@ def _write_cache(path: Path, fingerprint: str, inter: Interactions) -> None:
     started = time.perf_counter()
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
-        np.savez(f, fingerprint=np.array(fingerprint), ref_date=np.array(inter.ref_date.isoformat()),
-                 user_ids=inter.user_ids, track_ids=inter.track_ids, indptr=inter.matrix.indptr,
-                 indices=inter.matrix.indices, listen_count=_compact(inter.listen_count),
-                 age_days=_compact(inter.age_days))
+        np.savez(
+            f,
+            fingerprint=np.array(fingerprint),
+            ref_date=np.array(inter.ref_date.isoformat()),
+            user_ids=inter.user_ids,
+            track_ids=inter.track_ids,
+            indptr=inter.matrix.indptr,
+            indices=inter.matrix.indices,
+            listen_count=_compact(inter.listen_count),
+            age_days=_compact(inter.age_days),
+        )
     tmp.replace(path)
     log.info("kept %s in %s (%.1fs)", phase_events(inter.phase), path, time.perf_counter() - started)
 
@@ -254,8 +295,14 @@ def _load_interactions(con: duckdb.DuckDBPyConnection, phase: str) -> Interactio
     )
     if matrix.nnz != len(cols) or duplicated:
         raise WarehouseError(f"{table} holds duplicated (user_id, track_id) pairs")
-    log.info("loaded %s: %d users x %d tracks, %d pairs (%.1fs)", table, len(user_ids),
-             len(track_ids), matrix.nnz, time.perf_counter() - started)
+    log.info(
+        "loaded %s: %d users x %d tracks, %d pairs (%.1fs)",
+        table,
+        len(user_ids),
+        len(track_ids),
+        matrix.nnz,
+        time.perf_counter() - started,
+    )
     return Interactions(phase, ref, user_ids, track_ids, matrix, counts, age)
 
 

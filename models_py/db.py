@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import resource
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 import numpy as np
@@ -22,8 +22,9 @@ class WarehouseError(RuntimeError):
     """The build file is missing or lacks a table a step needs."""
 
 
-def connect(db_path: Path, read_only: bool = False,
-            memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    db_path: Path, read_only: bool = False, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
     """Open an existing build file (never creates one: a typo must not yield an empty warehouse).
 
     ``memory_limit`` bounds DuckDB's buffers (its default is 80% of RAM, which a sort of the
@@ -68,12 +69,14 @@ def long_table(user_ids: np.ndarray, tracks: np.ndarray, scores: np.ndarray) -> 
     keep = tracks != PAD
     ranks = np.broadcast_to(np.arange(1, k + 1), (n, k))
     users = np.broadcast_to(np.asarray(user_ids)[:, None], (n, k))
-    return pa.table({
-        C.User: pa.array(users[keep], pa.int32()),
-        C.Item: pa.array(tracks[keep], pa.int64()),
-        C.Score: pa.array(scores[keep].astype(np.float64), pa.float64()),
-        C.Rank: pa.array(ranks[keep], pa.int32()),
-    })
+    return pa.table(
+        {
+            C.User: pa.array(users[keep], pa.int32()),
+            C.Item: pa.array(tracks[keep], pa.int64()),
+            C.Score: pa.array(scores[keep].astype(np.float64), pa.float64()),
+            C.Rank: pa.array(ranks[keep], pa.int32()),
+        }
+    )
 
 
 def artifacts_dir(db_path: Path, settings: Settings) -> Path:
@@ -94,5 +97,10 @@ def timed(log: logging.Logger, what: str) -> Iterator[None]:
     started = time.perf_counter()
     yield
     seconds = time.perf_counter() - started
-    log.info("%s done in %.1fs (peak RSS %.0f MB)", what, seconds, peak_rss_mb(),
-             extra={"data": {"what": what, "seconds": round(seconds, 3), "peak_rss_mb": round(peak_rss_mb())}})
+    log.info(
+        "%s done in %.1fs (peak RSS %.0f MB)",
+        what,
+        seconds,
+        peak_rss_mb(),
+        extra={"data": {"what": what, "seconds": round(seconds, 3), "peak_rss_mb": round(peak_rss_mb())}},
+    )

@@ -62,15 +62,26 @@ class EvalData:
     genres: sp.csr_matrix  # catalog_ids × genres
     artists: sp.csr_matrix  # catalog_ids × artists
 
-    def subset(self, idx: np.ndarray) -> "EvalData":
+    def subset(self, idx: np.ndarray) -> EvalData:
         """The same data restricted to the test users at positions ``idx`` (sorted)."""
         idx = np.asarray(idx, dtype=np.int64)
         new_row = np.full(len(self.user_ids), -1, dtype=np.int64)
         new_row[idx] = np.arange(len(idx))
         keep = new_row[self.rel_rows] >= 0
-        return EvalData(self.user_ids[idx], self.warm[idx], new_row[self.rel_rows[keep]], self.rel_items[keep],
-                        self.n_relevant[idx], self.train, self.track_ids, self.track_n_users,
-                        self.n_train_users, self.catalog_ids, self.genres, self.artists)
+        return EvalData(
+            self.user_ids[idx],
+            self.warm[idx],
+            new_row[self.rel_rows[keep]],
+            self.rel_items[keep],
+            self.n_relevant[idx],
+            self.train,
+            self.track_ids,
+            self.track_n_users,
+            self.n_train_users,
+            self.catalog_ids,
+            self.genres,
+            self.artists,
+        )
 
     def segment_mask(self, segment: str) -> np.ndarray:
         if segment == "all":
@@ -89,7 +100,9 @@ def load_eval_data(con: duckdb.DuckDBPyConnection, cache_dir: Path | None = None
     user_ids, rel_rows = np.unique(np.asarray(test[C.User], dtype=np.int64), return_inverse=True)
     train = load_interactions(con, Phases.Serve, cache_dir)
     counts = np.bincount(train.matrix.indices, minlength=train.n_tracks)  # listeners per track
-    catalog = con.execute(f"SELECT {C.Item} FROM {Tables.Items} ORDER BY 1").fetchnumpy()[C.Item].astype(np.int64)
+    catalog = (
+        con.execute(f"SELECT {C.Item} FROM {Tables.Items} ORDER BY 1").fetchnumpy()[C.Item].astype(np.int64)
+    )
     g = con.execute(f"SELECT {C.Item}, {C.Genre} FROM {Tables.ItemGenres}").fetchnumpy()
     a = con.execute(f"SELECT {C.Item}, {C.Artist} FROM {Tables.ItemArtists}").fetchnumpy()
     return EvalData(
@@ -140,8 +153,12 @@ def with_cold_start(con: duckdb.DuckDBPyConnection, lists: np.ndarray, warm: np.
     """``lists`` with the rows of cold users (``~warm``) replaced by the served cold-start
     algorithm's answer (music_recs/cold_start.py) from the build's popularity tables: a cold
     test user has no listens, hence no genre preference and nothing to exclude."""
-    popular = [(int(t), float(s)) for t, s in con.execute(
-        f"SELECT {C.Item}, {C.Score} FROM {Tables.RecsPopular} ORDER BY {C.Rank}").fetchall()]
+    popular = [
+        (int(t), float(s))
+        for t, s in con.execute(
+            f"SELECT {C.Item}, {C.Score} FROM {Tables.RecsPopular} ORDER BY {C.Rank}"
+        ).fetchall()
+    ]
     k = lists.shape[1]
     row = np.full(k, M.PAD, dtype=lists.dtype)
     got = [t for t, _ in genre_aware_popular(popular, {}, [], set(), k)]
@@ -163,14 +180,25 @@ def oracle_sample(n_users: int, settings: Settings) -> np.ndarray:
     return np.sort(rng.choice(n_users, size=settings.models.oracle_max_users, replace=False))
 
 
-def oracle_shares(lists: dict[str, np.ndarray], sample: "EvalData", idx: np.ndarray) -> list[tuple[str, str, int, str, float]]:
+def oracle_shares(
+    lists: dict[str, np.ndarray], sample: EvalData, idx: np.ndarray
+) -> list[tuple[str, str, int, str, float]]:
     """Each model's NDCG@k as a share of the oracle's, both on the oracle's user sample."""
     ndcg = {}
     for model, recs in lists.items():
         hits = M.hit_matrix(recs[idx] if model != "oracle" else recs, sample.rel_rows, sample.rel_items)
         ndcg[model] = {k: float(M.ndcg_at_k(hits, sample.n_relevant, k).mean()) for k in KS}
-    return [(model, "all", k, "ndcg_oracle_share", v[k] / ndcg["oracle"][k] if ndcg["oracle"][k] > 0 else float("nan"))
-            for model, v in ndcg.items() for k in KS]
+    return [
+        (
+            model,
+            "all",
+            k,
+            "ndcg_oracle_share",
+            v[k] / ndcg["oracle"][k] if ndcg["oracle"][k] > 0 else float("nan"),
+        )
+        for model, v in ndcg.items()
+        for k in KS
+    ]
 
 
 class OracleScorer:
@@ -232,11 +260,18 @@ class OracleScorer:
         explore = u["explore"][ui].astype(np.float64)
         return dict(
             # the taste mixture per (user, cluster): the same float32 sums over the components
-            p_c=((1 - lam) * ((u["theta0_c"][ui][:, None, :] == cl) * u["theta0_w"][ui][:, None, :]).sum(axis=2)
-                 + lam * ((u["theta1_c"][ui][:, None, :] == cl) * u["theta1_w"][ui][:, None, :]).sum(axis=2)),
-            n_fav=n_fav, p_pop=p_pop[:, None], p_fav=p_fav, clu_coef=(1 - p_pop - p_fav)[:, None],
+            p_c=(
+                (1 - lam)
+                * ((u["theta0_c"][ui][:, None, :] == cl) * u["theta0_w"][ui][:, None, :]).sum(axis=2)
+                + lam * ((u["theta1_c"][ui][:, None, :] == cl) * u["theta1_w"][ui][:, None, :]).sum(axis=2)
+            ),
+            n_fav=n_fav,
+            p_pop=p_pop[:, None],
+            p_fav=p_fav,
+            clu_coef=(1 - p_pop - p_fav)[:, None],
             shares=((1.0 - explore)[:, None], explore[:, None]),
-            draws=u["test_draws"][ui][:, None], fav=self._fav_hits(u["fav"][ui]),
+            draws=u["test_draws"][ui][:, None],
+            fav=self._fav_hits(u["fav"][ui]),
         )
 
     def _score_chunk(self, us: dict, lo: int, hi: int) -> np.ndarray:
@@ -254,8 +289,13 @@ class OracleScorer:
         with np.errstate(divide="ignore", invalid="ignore"):
             for g in (0, 1):
                 w = self.w[g][lo:hi]
-                fav_part[f_rows, f_cols - lo] = (p_fav[f_rows] * f_hits / np.maximum(n_fav, 1)[f_rows]
-                                                 * w[f_cols - lo] / self.w_artist[g][self.a[f_cols]])
+                fav_part[f_rows, f_cols - lo] = (
+                    p_fav[f_rows]
+                    * f_hits
+                    / np.maximum(n_fav, 1)[f_rows]
+                    * w[f_cols - lo]
+                    / self.w_artist[g][self.a[f_cols]]
+                )
                 np.multiply(us["clu_coef"], p_c, out=part)
                 part *= w
                 part /= self.w_cluster[g][lo:hi]
@@ -271,8 +311,10 @@ class OracleScorer:
         """``Truth.score`` of every (user, raw track) pair: users × the raw tracks given."""
         us = self._users(user_ids)
         step = max(1, ORACLE_CHUNK_PAIRS // max(len(user_ids), 1))
-        return np.hstack([self._score_chunk(us, lo, min(lo + step, self.n_tracks))
-                          for lo in range(0, self.n_tracks, step)] or [np.zeros((len(user_ids), 0))])
+        return np.hstack(
+            [self._score_chunk(us, lo, min(lo + step, self.n_tracks)) for lo in range(0, self.n_tracks, step)]
+            or [np.zeros((len(user_ids), 0))]
+        )
 
     def canonical_scores(self, user_ids: np.ndarray, starts: np.ndarray) -> np.ndarray:
         """1 − Π(1 − p) over each canonical track's raw versions (raw tracks ``starts[i]:starts[i+1]``
@@ -287,7 +329,9 @@ class OracleScorer:
             g_hi = min(g_hi, len(starts))
             lo, hi = int(bounds[g_lo]), int(bounds[g_hi])
             p = self._score_chunk(us, lo, hi)
-            log_miss = np.add.reduceat(np.log1p(-np.clip(p, 0.0, 1.0 - 1e-12)), starts[g_lo:g_hi] - lo, axis=1)
+            log_miss = np.add.reduceat(
+                np.log1p(-np.clip(p, 0.0, 1.0 - 1e-12)), starts[g_lo:g_hi] - lo, axis=1
+            )
             out[:, g_lo:g_hi] = -np.expm1(log_miss)
             g_lo = g_hi
         return out
@@ -301,8 +345,9 @@ def oracle_lists(con: duckdb.DuckDBPyConnection, data: EvalData, settings: Setti
     from music_recs.generator.truth import load_truth
 
     truth = load_truth(Path(settings.raw_uri))
-    m = con.execute(f"SELECT {C.RawId}, {C.CanonicalId} FROM {Tables.MapTracks} "
-                    f"ORDER BY {C.CanonicalId}, {C.RawId}").fetchnumpy()
+    m = con.execute(
+        f"SELECT {C.RawId}, {C.CanonicalId} FROM {Tables.MapTracks} ORDER BY {C.CanonicalId}, {C.RawId}"
+    ).fetchnumpy()
     raw = np.asarray(m[C.RawId], dtype=np.int64)
     canon_of_raw = np.asarray(m[C.CanonicalId], dtype=np.int64)
     canon, starts = np.unique(canon_of_raw, return_index=True)
@@ -316,9 +361,9 @@ def oracle_lists(con: duckdb.DuckDBPyConnection, data: EvalData, settings: Setti
     kk = min(k, len(canon))
 
     def block(lo: int) -> None:
-        users = data.user_ids[lo:lo + per_call]
+        users = data.user_ids[lo : lo + per_call]
         score = scorer.canonical_scores(users, starts)
-        r = rows[lo:lo + per_call]
+        r = rows[lo : lo + per_call]
         warm = np.flatnonzero(r >= 0)
         heard = data.train.matrix[r[warm]].tocoo()  # heard in train: never recommended
         pos = canon_pos_of_col[heard.col]
@@ -326,7 +371,7 @@ def oracle_lists(con: duckdb.DuckDBPyConnection, data: EvalData, settings: Setti
         part = np.argpartition(-score, kk - 1, axis=1)[:, :kk]
         part_scores = np.take_along_axis(score, part, axis=1)
         order = np.lexsort((canon[part], -part_scores), axis=1)
-        out[lo:lo + len(users), :kk] = canon[np.take_along_axis(part, order, axis=1)]
+        out[lo : lo + len(users), :kk] = canon[np.take_along_axis(part, order, axis=1)]
 
     # user blocks are independent and numpy releases the GIL in its array loops
     with ThreadPoolExecutor(max_workers=max(1, settings.models.train_threads)) as pool:
@@ -351,8 +396,15 @@ def metric_rows(model: str, recs: np.ndarray, data: EvalData) -> list[tuple[str,
                 continue
             out.append((model, segment, k, "n_users", float(mask.sum())))
             for name, values in per_user.items():
-                out.append((model, segment, k, name, float(np.nanmean(values[mask]))
-                            if np.isfinite(values[mask]).any() else float("nan")))
+                out.append(
+                    (
+                        model,
+                        segment,
+                        k,
+                        name,
+                        float(np.nanmean(values[mask])) if np.isfinite(values[mask]).any() else float("nan"),
+                    )
+                )
             out.append((model, segment, k, "coverage", M.coverage_at_k(recs[mask], k, len(data.catalog_ids))))
     return out
 
@@ -362,14 +414,33 @@ def run(db_path: Path, settings: Settings) -> None:
     from models_py.report import write_report
 
     with timed(log, "evaluate"), connect(db_path, memory_limit=settings.models.memory_limit) as con:
-        require_tables(con, Tables.EventsTest, Tables.EventsTrain, Tables.RecsAls, Tables.RecsFinal, Tables.RecsPopular,
-                       Tables.Items, Tables.ItemGenres, Tables.ItemArtists, Tables.MapTracks, step="evaluate")
+        require_tables(
+            con,
+            Tables.EventsTest,
+            Tables.EventsTrain,
+            Tables.RecsAls,
+            Tables.RecsFinal,
+            Tables.RecsPopular,
+            Tables.Items,
+            Tables.ItemGenres,
+            Tables.ItemArtists,
+            Tables.MapTracks,
+            step="evaluate",
+        )
         data = load_eval_data(con, interactions_cache(db_path, settings))
-        log.info("test users: %d (%d warm, %d cold), %d relevant pairs", len(data.user_ids),
-                 int(data.warm.sum()), int((~data.warm).sum()), len(data.rel_items))
+        log.info(
+            "test users: %d (%d warm, %d cold), %d relevant pairs",
+            len(data.user_ids),
+            int(data.warm.sum()),
+            int((~data.warm).sum()),
+            len(data.rel_items),
+        )
         kmax = max(KS)
-        pop = with_cold_start(con, popularity.recommend(con, data.train, data.user_ids,
-                                                        load_half_life(db_path, settings), kmax), data.warm)
+        pop = with_cold_start(
+            con,
+            popularity.recommend(con, data.train, data.user_ids, load_half_life(db_path, settings), kmax),
+            data.warm,
+        )
         lists = {
             "popularity": pop,
             "als": with_fallback(table_lists(con, Tables.RecsAls, data.user_ids, kmax), pop),
@@ -389,21 +460,36 @@ def run(db_path: Path, settings: Settings) -> None:
         else:
             log.info("no generator truth beside the raw files (%s/_truth): oracle skipped", settings.raw_uri)
         frame = pd.DataFrame(rows, columns=[C.Model, C.Segment, C.K, C.Metric, C.Value])
-        write_table(con, Tables.EvalMetrics, pa.table({
-            C.Model: pa.array(frame[C.Model], pa.string()),
-            C.Segment: pa.array(frame[C.Segment], pa.string()),
-            C.K: pa.array(frame[C.K], pa.int32()),
-            C.Metric: pa.array(frame[C.Metric], pa.string()),
-            C.Value: pa.array(frame[C.Value], pa.float64()),
-        }))
-        head = frame[(frame[C.Segment] == "all") & (frame[C.K] == 5)].pivot(index=C.Model, columns=C.Metric, values=C.Value)
+        write_table(
+            con,
+            Tables.EvalMetrics,
+            pa.table(
+                {
+                    C.Model: pa.array(frame[C.Model], pa.string()),
+                    C.Segment: pa.array(frame[C.Segment], pa.string()),
+                    C.K: pa.array(frame[C.K], pa.int32()),
+                    C.Metric: pa.array(frame[C.Metric], pa.string()),
+                    C.Value: pa.array(frame[C.Value], pa.float64()),
+                }
+            ),
+        )
+        head = frame[(frame[C.Segment] == "all") & (frame[C.K] == 5)].pivot(
+            index=C.Model, columns=C.Metric, values=C.Value
+        )
         for model in head.index:
-            log.info("%-10s NDCG@5 %.4f  Recall@5 %.4f  Precision@5 %.4f  Novelty@5 %.2f  Coverage@5 %.4f",
-                     model, head.loc[model, "ndcg"], head.loc[model, "recall"], head.loc[model, "precision"],
-                     head.loc[model, "novelty"], head.loc[model, "coverage"])
+            log.info(
+                "%-10s NDCG@5 %.4f  Recall@5 %.4f  Precision@5 %.4f  Novelty@5 %.2f  Coverage@5 %.4f",
+                model,
+                head.loc[model, "ndcg"],
+                head.loc[model, "recall"],
+                head.loc[model, "precision"],
+                head.loc[model, "novelty"],
+                head.loc[model, "coverage"],
+            )
         importance = None
         if Tables.FeatureImportance in existing_tables(con):
             importance = con.execute(
-                f"SELECT {C.Feature}, {C.Importance} FROM {Tables.FeatureImportance}").df()
+                f"SELECT {C.Feature}, {C.Importance} FROM {Tables.FeatureImportance}"
+            ).df()
         path = write_report(frame, importance, db_path, settings)
         log.info("report written to %s", path)

@@ -11,10 +11,10 @@ import logging
 import os
 from pathlib import Path
 
-from music_recs.tables import EXPORTED_TABLES
 from models_py.db import connect, require_tables, timed
 from music_recs.config import Settings
 from music_recs.logs import setup_logging
+from music_recs.tables import EXPORTED_TABLES
 
 log = logging.getLogger("models_py.export")
 
@@ -27,7 +27,10 @@ def run(db_path: Path, settings: Settings) -> None:
     setup_logging("models_py.export", logs_dir=settings.logs_dir)
     uri = settings.export_uri.rstrip("/")
     to_s3 = uri.startswith("s3://")
-    with timed(log, "export"), connect(db_path, read_only=True, memory_limit=settings.models.memory_limit) as con:
+    with (
+        timed(log, "export"),
+        connect(db_path, read_only=True, memory_limit=settings.models.memory_limit) as con,
+    ):
         require_tables(con, *EXPORTED_TABLES, step="export")
         if to_s3:
             from music_recs.duck import enable_s3

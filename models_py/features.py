@@ -16,34 +16,75 @@ import pandas as pd
 import pyarrow as pa
 
 from models_py.affinity import EntityAffinity
+from models_py.data import Interactions, phase_events, positions_of
 from music_recs.tables import Columns as C
 from music_recs.tables import Tables
-from models_py.data import Interactions, phase_events, positions_of
 
 #: Model inputs, in the order the CatBoost model sees them.
 FEATURES: tuple[str, ...] = (
-    "als_score", "als_rank", "als_score_gap", "pop_rank", "recent_sim", "recent_max_sim", "recent_rank",
-    "from_als", "from_pop", "from_recent", "cluster_rank", "from_cluster",
-    "track_user_share", "track_pop_pct", "track_recency_share", "track_last7_share",
-    "track_prev7_share", "track_trend", "track_age_days", "track_group_size", "track_is_original",
-    "genre_user_share", "genre_best_rank", "artist_user_share", "artist_best_rank",
-    "track_artist_share", "track_genre_share", "fav_score", "taste_score",
-    "user_tracks_pct", "user_days_pct", "user_days_since_last", "user_tracks_per_day",
-    "user_mean_pop_pct", "user_top_artist_share", "pop_pct_vs_user",
-    "user_genre_share_sum", "user_genre_share_max", "user_artist_share_sum", "user_artist_share_max",
-    "cluster_user_share", "cluster_recent_share", "cluster_track_share", "cluster_score", "cluster_score_all",
+    "als_score",
+    "als_rank",
+    "als_score_gap",
+    "pop_rank",
+    "recent_sim",
+    "recent_max_sim",
+    "recent_rank",
+    "from_als",
+    "from_pop",
+    "from_recent",
+    "cluster_rank",
+    "from_cluster",
+    "track_user_share",
+    "track_pop_pct",
+    "track_recency_share",
+    "track_last7_share",
+    "track_prev7_share",
+    "track_trend",
+    "track_age_days",
+    "track_group_size",
+    "track_is_original",
+    "genre_user_share",
+    "genre_best_rank",
+    "artist_user_share",
+    "artist_best_rank",
+    "track_artist_share",
+    "track_genre_share",
+    "fav_score",
+    "taste_score",
+    "user_tracks_pct",
+    "user_days_pct",
+    "user_days_since_last",
+    "user_tracks_per_day",
+    "user_mean_pop_pct",
+    "user_top_artist_share",
+    "pop_pct_vs_user",
+    "user_genre_share_sum",
+    "user_genre_share_max",
+    "user_artist_share_sum",
+    "user_artist_share_max",
+    "cluster_user_share",
+    "cluster_recent_share",
+    "cluster_track_share",
+    "cluster_score",
+    "cluster_score_all",
 )
 
 REQUIRED_TABLES = (
-    Tables.TrackFeatures, Tables.GenreFeatures, Tables.ArtistFeatures, Tables.UserFeatures,
-    Tables.ItemGenres, Tables.ItemArtists, Tables.Items,
+    Tables.TrackFeatures,
+    Tables.GenreFeatures,
+    Tables.ArtistFeatures,
+    Tables.UserFeatures,
+    Tables.ItemGenres,
+    Tables.ItemArtists,
+    Tables.Items,
 )
 
 
 def _create_phase_tables(con: duckdb.DuckDBPyConnection, phase: str) -> None:
     """Per-track and per-user features of a phase into temp tables."""
     phase_events(phase)  # validates the phase name used in the temp table names
-    con.execute(f"""
+    con.execute(
+        f"""
         CREATE OR REPLACE TEMP TABLE _track_feats_{phase} AS
         WITH pu AS (SELECT COUNT(*)::DOUBLE AS n FROM {Tables.UserFeatures} WHERE phase = $phase),
         tg AS (SELECT g.{C.Item}, MAX(gf.n_users / pu.n) AS genre_user_share,
@@ -87,8 +128,11 @@ def _create_phase_tables(con: duckdb.DuckDBPyConnection, phase: str) -> None:
         LEFT JOIN ta ON ta.{C.Item} = t.{C.Item}
         LEFT JOIN tas ON tas.{C.Item} = t.{C.Item}
         LEFT JOIN tgs ON tgs.{C.Item} = t.{C.Item}
-        WHERE t.phase = $phase""", {"phase": phase})
-    con.execute(f"""
+        WHERE t.phase = $phase""",
+        {"phase": phase},
+    )
+    con.execute(
+        f"""
         CREATE OR REPLACE TEMP TABLE _user_feats_{phase} AS
         WITH taste AS (
             SELECT e.{C.User}, AVG(t.track_pop_pct) AS user_mean_pop_pct
@@ -102,19 +146,36 @@ def _create_phase_tables(con: duckdb.DuckDBPyConnection, phase: str) -> None:
                taste.user_mean_pop_pct
         FROM {Tables.UserFeatures} u
         LEFT JOIN taste ON taste.{C.User} = u.{C.User}
-        WHERE u.phase = $phase""", {"phase": phase})
+        WHERE u.phase = $phase""",
+        {"phase": phase},
+    )
 
 
 #: Columns of the per-track temp table, in its SELECT order (``prepare_phase``).
 TRACK_FEATURES: tuple[str, ...] = (
-    "track_user_share", "track_pop_pct", "track_recency_share", "track_last7_share",
-    "track_prev7_share", "track_trend", "track_age_days", "track_group_size", "track_is_original",
-    "genre_user_share", "genre_best_rank", "artist_user_share", "artist_best_rank",
-    "track_artist_share", "track_genre_share",
+    "track_user_share",
+    "track_pop_pct",
+    "track_recency_share",
+    "track_last7_share",
+    "track_prev7_share",
+    "track_trend",
+    "track_age_days",
+    "track_group_size",
+    "track_is_original",
+    "genre_user_share",
+    "genre_best_rank",
+    "artist_user_share",
+    "artist_best_rank",
+    "track_artist_share",
+    "track_genre_share",
 )
 #: Columns of the per-user temp table, in its SELECT order.
 USER_FEATURES: tuple[str, ...] = (
-    "user_tracks_pct", "user_days_pct", "user_days_since_last", "user_tracks_per_day", "user_mean_pop_pct",
+    "user_tracks_pct",
+    "user_days_pct",
+    "user_days_since_last",
+    "user_tracks_per_day",
+    "user_mean_pop_pct",
 )
 
 
@@ -137,8 +198,9 @@ class PhaseFeatures:
     artists: EntityAffinity
 
     @staticmethod
-    def _read(con: duckdb.DuckDBPyConnection, table: str, key: str,
-              names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    def _read(
+        con: duckdb.DuckDBPyConnection, table: str, key: str, names: tuple[str, ...]
+    ) -> tuple[np.ndarray, np.ndarray]:
         tab = con.execute(f"SELECT {key}, {', '.join(names)} FROM {table}").to_arrow_table()
         got = tab.column_names[1:]
         if tuple(got) != names:
@@ -150,13 +212,19 @@ class PhaseFeatures:
         return ids, values
 
     @classmethod
-    def read(cls, con: duckdb.DuckDBPyConnection, inter: Interactions) -> "PhaseFeatures":
+    def read(cls, con: duckdb.DuckDBPyConnection, inter: Interactions) -> PhaseFeatures:
         phase = inter.phase
         track_ids, tracks = cls._read(con, f"_track_feats_{phase}", C.Item, TRACK_FEATURES)
         user_ids, users = cls._read(con, f"_user_feats_{phase}", C.User, USER_FEATURES)
-        return cls(phase, track_ids, tracks, user_ids, users,
-                   EntityAffinity.read(con, inter, Tables.ItemGenres, C.Genre),
-                   EntityAffinity.read(con, inter, Tables.ItemArtists, C.Artist))
+        return cls(
+            phase,
+            track_ids,
+            tracks,
+            user_ids,
+            users,
+            EntityAffinity.read(con, inter, Tables.ItemGenres, C.Genre),
+            EntityAffinity.read(con, inter, Tables.ItemArtists, C.Artist),
+        )
 
 
 def prepare_phase(con: duckdb.DuckDBPyConnection, inter: Interactions) -> PhaseFeatures:
@@ -187,16 +255,35 @@ def candidate_features(feats: PhaseFeatures, cand: pa.Table) -> pd.DataFrame:
     ua_s, ua_m, top_artist = feats.artists.pair_shares(rows, cols)
     pop_rank = cand["pop_rank"].to_numpy().astype(np.float64)
     values: dict[str, np.ndarray] = {
-        **{f: cand[f].to_numpy(zero_copy_only=False) for f in (
-            "als_score", "als_rank", "als_score_gap", "recent_sim", "recent_max_sim", "recent_rank",
-            "from_als", "from_pop", "from_recent", "cluster_rank", "from_cluster",
-            "cluster_user_share", "cluster_recent_share",
-            "cluster_track_share", "cluster_score", "cluster_score_all")},
+        **{
+            f: cand[f].to_numpy(zero_copy_only=False)
+            for f in (
+                "als_score",
+                "als_rank",
+                "als_score_gap",
+                "recent_sim",
+                "recent_max_sim",
+                "recent_rank",
+                "from_als",
+                "from_pop",
+                "from_recent",
+                "cluster_rank",
+                "from_cluster",
+                "cluster_user_share",
+                "cluster_recent_share",
+                "cluster_track_share",
+                "cluster_score",
+                "cluster_score_all",
+            )
+        },
         "pop_rank": np.where(np.isinf(pop_rank), np.nan, pop_rank),
-        **t, **u,
+        **t,
+        **u,
         "user_top_artist_share": top_artist,
-        "user_genre_share_sum": ug_s, "user_genre_share_max": ug_m,
-        "user_artist_share_sum": ua_s, "user_artist_share_max": ua_m,
+        "user_genre_share_sum": ug_s,
+        "user_genre_share_max": ug_m,
+        "user_artist_share_sum": ua_s,
+        "user_artist_share_max": ua_m,
         "pop_pct_vs_user": t["track_pop_pct"] - u["user_mean_pop_pct"],
         "fav_score": ua_m * t["track_artist_share"],
         "taste_score": ug_m * t["track_genre_share"],
@@ -206,8 +293,9 @@ def candidate_features(feats: PhaseFeatures, cand: pa.Table) -> pd.DataFrame:
         raise RuntimeError(f"no values for features {missing}")
     # candidates() yields pairs sorted by user row and track column, i.e. by user and track id
     # when the indices follow the ids; sort only when they do not
-    key_sorted = len(users) < 2 or bool(np.all(
-        (np.diff(users) > 0) | ((np.diff(users) == 0) & (np.diff(tracks) > 0))))
+    key_sorted = len(users) < 2 or bool(
+        np.all((np.diff(users) > 0) | ((np.diff(users) == 0) & (np.diff(tracks) > 0)))
+    )
     order = slice(None) if key_sorted else np.lexsort((tracks, users))
     matrix = np.empty((len(users), len(FEATURES)), dtype=np.float32, order="F")  # pandas' layout
     for j, f in enumerate(FEATURES):

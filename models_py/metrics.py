@@ -147,9 +147,7 @@ def item_feature_matrix(
     rows = rows[keep]
     _, cols = np.unique(np.asarray(pair_features)[keep], return_inverse=True)
     n_cols = int(cols.max()) + 1 if len(cols) else 0
-    mat = sp.csr_matrix(
-        (np.ones(len(rows), dtype=np.float64), (rows, cols)), shape=(len(item_ids), n_cols)
-    )
+    mat = sp.csr_matrix((np.ones(len(rows), dtype=np.float64), (rows, cols)), shape=(len(item_ids), n_cols))
     mat.sum_duplicates()
     mat.data[:] = 1.0  # duplicated pairs count once
     return mat

@@ -28,15 +28,15 @@ from models_py import als
 from models_py import metrics as M
 from models_py.artifacts import factors_path, load_half_life
 from models_py.candidates import PhaseModels, candidates, recent_top
-from music_recs.tables import Columns as C
-from music_recs.tables import Phases, Tables
-from models_py.data import Interactions, interactions_cache, load_interactions
+from models_py.data import interactions_cache, load_interactions
 from models_py.db import artifacts_dir, connect, long_table, require_tables, timed, write_table
 from models_py.features import FEATURES, REQUIRED_TABLES, PhaseFeatures, candidate_features, prepare_phase
 from models_py.popularity import popularity_scores
 from models_py.topk import top_k_from_ranking
 from music_recs.config import RankerSettings, Settings
 from music_recs.logs import setup_logging
+from music_recs.tables import Columns as C
+from music_recs.tables import Phases, Tables
 
 log = logging.getLogger("models_py.ranker")
 
@@ -78,8 +78,14 @@ class TrainingData:
     n_labels: pd.Series  # label tracks per user (all of them, found by candidates or not)
 
 
-def labelled_candidates(con: duckdb.DuckDBPyConnection, pm: PhaseModels, feats: PhaseFeatures,
-                        ranker: RankerSettings, n_candidates: int, seed: int) -> TrainingData:
+def labelled_candidates(
+    con: duckdb.DuckDBPyConnection,
+    pm: PhaseModels,
+    feats: PhaseFeatures,
+    ranker: RankerSettings,
+    n_candidates: int,
+    seed: int,
+) -> TrainingData:
     """Fit-phase candidates of label users (sampled), with features and 0/1 labels."""
     inter = pm.inter
     labels = con.execute(f"SELECT {C.User}, {C.Item} FROM {Tables.EventsLabels}").to_arrow_table().to_pandas()
@@ -101,7 +107,9 @@ def labelled_candidates(con: duckdb.DuckDBPyConnection, pm: PhaseModels, feats: 
     frame = frame.sort_values([C.User, C.Item], kind="stable").reset_index(drop=True)
     pos = frame.groupby(C.User)["label"].transform("sum")
     recall = frame["label"].sum() / n_labels.loc[np.unique(inter.user_ids[rows])].sum()
-    log.info("fit candidates: %d rows, %.1f%% of the sampled users' label tracks found", len(frame), 100 * recall)
+    log.info(
+        "fit candidates: %d rows, %.1f%% of the sampled users' label tracks found", len(frame), 100 * recall
+    )
     frame = frame[pos > 0].reset_index(drop=True)
     return TrainingData(frame, n_labels)
 
@@ -109,9 +117,15 @@ def labelled_candidates(con: duckdb.DuckDBPyConnection, pm: PhaseModels, feats: 
 def _catboost(loss: str, ranker: RankerSettings, seed: int, threads: int):
     from catboost import CatBoostClassifier, CatBoostRanker
 
-    common = dict(iterations=ranker.iterations, depth=ranker.depth,
-                  learning_rate=ranker.learning_rate, random_seed=seed,
-                  thread_count=threads, verbose=False, allow_writing_files=False)
+    common = dict(
+        iterations=ranker.iterations,
+        depth=ranker.depth,
+        learning_rate=ranker.learning_rate,
+        random_seed=seed,
+        thread_count=threads,
+        verbose=False,
+        allow_writing_files=False,
+    )
     if loss == "Logloss":
         return CatBoostClassifier(loss_function="Logloss", **common)
     if loss == "YetiRank":
@@ -122,8 +136,12 @@ def _catboost(loss: str, ranker: RankerSettings, seed: int, threads: int):
 def _pool(frame: pd.DataFrame):
     from catboost import Pool
 
-    return Pool(frame[list(FEATURES)], label=frame["label"], group_id=frame[C.User].to_numpy(),
-                feature_names=list(FEATURES))
+    return Pool(
+        frame[list(FEATURES)],
+        label=frame["label"],
+        group_id=frame[C.User].to_numpy(),
+        feature_names=list(FEATURES),
+    )
 
 
 def predict(model, frame: pd.DataFrame) -> np.ndarray:
@@ -136,7 +154,9 @@ def predict(model, frame: pd.DataFrame) -> np.ndarray:
     return np.asarray(model.predict(pool), dtype=np.float64)  # rankers predict raw values
 
 
-def top_per_user(frame: pd.DataFrame, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def top_per_user(
+    frame: pd.DataFrame, scores: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(user ids, k track ids per user with PAD, scores) by descending score (ties: track id)."""
     users, items = frame[C.User].to_numpy(), frame[C.Item].to_numpy()
     scores = np.asarray(scores, dtype=np.float64)
@@ -154,7 +174,9 @@ def top_per_user(frame: pd.DataFrame, scores: np.ndarray, k: int) -> tuple[np.nd
     return users[starts], tracks, out_scores
 
 
-def validation_ndcg(frame: pd.DataFrame, scores: np.ndarray, n_labels: pd.Series, k: int = VALIDATION_K) -> float:
+def validation_ndcg(
+    frame: pd.DataFrame, scores: np.ndarray, n_labels: pd.Series, k: int = VALIDATION_K
+) -> float:
     """Mean NDCG@k of a scored candidate frame; ideal DCG counts all of a user's labels."""
     users, tracks, _ = top_per_user(frame, scores, k)
     pos = frame[frame["label"] > 0]
@@ -184,8 +206,10 @@ def sample_negatives(frame: pd.DataFrame, n_negatives: int, seed: int) -> pd.Dat
 
 def source_results(frame: pd.DataFrame, n_labels: pd.Series) -> dict[str, float]:
     """Validation NDCG@5 of each single list of SOURCES on a labelled candidate frame."""
-    return {name: validation_ndcg(frame, -frame[col].to_numpy(dtype=np.float64), n_labels)
-            for name, col in SOURCES.items()}
+    return {
+        name: validation_ndcg(frame, -frame[col].to_numpy(dtype=np.float64), n_labels)
+        for name, col in SOURCES.items()
+    }
 
 
 def best_of(results: dict[str, float], order: tuple[str, ...]) -> str:
@@ -206,18 +230,29 @@ def fit_ranker(data: TrainingData, ranker: RankerSettings, *, seed: int, threads
     frame = data.frame
     users = np.unique(frame[C.User].to_numpy())
     if not ranker.fallback and len(users) < 4:
-        raise ValueError(f"only {len(users)} fit users with a label among their candidates: too few to train "
-                         "the ranker (ranker_fallback = true serves the best single list instead)")
+        raise ValueError(
+            f"only {len(users)} fit users with a label among their candidates: too few to train "
+            "the ranker (ranker_fallback = true serves the best single list instead)"
+        )
     if len(users) == 0:
-        log.warning("ranker: no label user with fit history found a label among its candidates: "
-                    "nothing to validate on; serving the ALS list")
+        log.warning(
+            "ranker: no label user with fit history found a label among its candidates: "
+            "nothing to validate on; serving the ALS list"
+        )
         return Selection(None, "als", {}, 0)
     if len(users) < ranker.min_users and ranker.fallback:
         results = source_results(frame, data.n_labels)
         best = best_of(results, tuple(SOURCES))
-        log.warning("ranker: only %d fit users with a label among their candidates (ranker_min_users = %d): "
-                    "too few to train a re-ranker; serving the best single list on them: %s (validation "
-                    "NDCG@%d %s)", len(users), ranker.min_users, best, VALIDATION_K, _fmt(results))
+        log.warning(
+            "ranker: only %d fit users with a label among their candidates (ranker_min_users = %d): "
+            "too few to train a re-ranker; serving the best single list on them: %s (validation "
+            "NDCG@%d %s)",
+            len(users),
+            ranker.min_users,
+            best,
+            VALIDATION_K,
+            _fmt(results),
+        )
         return Selection(None, best, results, len(users))
     rng = np.random.default_rng(seed)
     n_valid = max(1, int(round(len(users) * ranker.valid_share)))
@@ -229,12 +264,20 @@ def fit_ranker(data: TrainingData, ranker: RankerSettings, *, seed: int, threads
     if 0 < ranker.select_users < len(train_users):
         select_users = np.sort(rng.choice(train_users, size=ranker.select_users, replace=False))
     valid = frame[frame[C.User].isin(valid_users)].reset_index(drop=True)
-    train = sample_negatives(frame[frame[C.User].isin(train_users)].reset_index(drop=True),
-                             ranker.negatives, seed)
+    train = sample_negatives(
+        frame[frame[C.User].isin(train_users)].reset_index(drop=True), ranker.negatives, seed
+    )
     select = train[train[C.User].isin(select_users)].reset_index(drop=True)
-    log.info("ranker data: %d training users / %d rows (loss selection on %d users / %d rows); "
-             "validation: %d users / %d rows", len(train_users), len(train), len(select_users),
-             len(select), n_valid, len(valid))
+    log.info(
+        "ranker data: %d training users / %d rows (loss selection on %d users / %d rows); "
+        "validation: %d users / %d rows",
+        len(train_users),
+        len(train),
+        len(select_users),
+        len(select),
+        n_valid,
+        len(valid),
+    )
     results = source_results(valid, data.n_labels)
     models = {}
     for loss in LOSSES:
@@ -243,8 +286,14 @@ def fit_ranker(data: TrainingData, ranker: RankerSettings, *, seed: int, threads
             model.fit(_pool(select))
         results[loss] = validation_ndcg(valid, predict(model, valid), data.n_labels)
         models[loss] = model
-        log.info("ranker validation NDCG@%d: %-9s %.4f (ALS %.4f, popularity %.4f)", VALIDATION_K, loss,
-                 results[loss], results["als"], results["popularity"])
+        log.info(
+            "ranker validation NDCG@%d: %-9s %.4f (ALS %.4f, popularity %.4f)",
+            VALIDATION_K,
+            loss,
+            results[loss],
+            results["als"],
+            results["popularity"],
+        )
     best = _winner(results, n_valid, ranker.fallback)
     if best in SOURCES:
         return Selection(None, best, results, n_valid)
@@ -264,8 +313,14 @@ def fit_ranker(data: TrainingData, ranker: RankerSettings, *, seed: int, threads
     return Selection(model, best, results, n_valid)
 
 
-def _fit_kfold(data: TrainingData, users: np.ndarray, rng: np.random.Generator,
-               ranker: RankerSettings, seed: int, threads: int) -> Selection:
+def _fit_kfold(
+    data: TrainingData,
+    users: np.ndarray,
+    rng: np.random.Generator,
+    ranker: RankerSettings,
+    seed: int,
+    threads: int,
+) -> Selection:
     """The choice of ``fit_ranker`` made on out-of-fold scores of every label user.
 
     Why: on a small log (a few hundred label users) one 20% split leaves a few dozen
@@ -278,8 +333,7 @@ def _fit_kfold(data: TrainingData, users: np.ndarray, rng: np.random.Generator,
     scores = {loss: np.zeros(len(frame)) for loss in LOSSES}
     with timed(log, f"CatBoost {' and '.join(LOSSES)} on {n_folds} folds of {len(users)} users"):
         for f in range(n_folds):
-            train = sample_negatives(frame[fold != f].reset_index(drop=True), ranker.negatives,
-                                     seed + f)
+            train = sample_negatives(frame[fold != f].reset_index(drop=True), ranker.negatives, seed + f)
             valid = frame[fold == f].reset_index(drop=True)
             for loss in LOSSES:
                 model = _catboost(loss, ranker, seed, threads)
@@ -300,8 +354,13 @@ def _winner(results: dict[str, float], n_users: int, fallback: bool) -> str:
     losses compete with ``ranker_fallback`` off)."""
     best = best_of(results, (*SOURCES, *LOSSES) if fallback else LOSSES)
     if best in SOURCES:
-        log.warning("ranker: the %s list beats both re-rankers on %d validation users (NDCG@%d %s): "
-                    "serving it", best, n_users, VALIDATION_K, _fmt(results))
+        log.warning(
+            "ranker: the %s list beats both re-rankers on %d validation users (NDCG@%d %s): serving it",
+            best,
+            n_users,
+            VALIDATION_K,
+            _fmt(results),
+        )
     return best
 
 
@@ -318,16 +377,25 @@ def _fmt(results: dict[str, float]) -> str:
     return ", ".join(f"{name} {value:.4f}" for name, value in results.items())
 
 
-def rerank(pm: PhaseModels, feats: PhaseFeatures, model, rows: np.ndarray, ranker: RankerSettings,
-           n_candidates: int, n_recs: int, recent_cols: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rerank(
+    pm: PhaseModels,
+    feats: PhaseFeatures,
+    model,
+    rows: np.ndarray,
+    ranker: RankerSettings,
+    n_candidates: int,
+    n_recs: int,
+    recent_cols: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Re-ranked top ``n_recs`` for user ``rows`` of the phase (``feats`` from ``prepare_phase``;
     ``recent_cols``: the rows' ``recent_top`` when already searched)."""
     frame = candidate_features(feats, candidates(pm, rows, ranker, n_candidates, recent_cols))
     return top_per_user(frame, predict(model, frame), n_recs)
 
 
-def serve(pm: PhaseModels, feats: PhaseFeatures, model, ranker: RankerSettings, n_candidates: int,
-          n_recs: int) -> pa.Table:
+def serve(
+    pm: PhaseModels, feats: PhaseFeatures, model, ranker: RankerSettings, n_candidates: int, n_recs: int
+) -> pa.Table:
     """Re-ranked top ``n_recs`` for every user with history, in user chunks.
 
     The next chunk's recent-taste search runs in a second thread while this chunk is scored:
@@ -335,8 +403,10 @@ def serve(pm: PhaseModels, feats: PhaseFeatures, model, ranker: RankerSettings, 
     share the 2 cores (the same lists as searching in turn).
     """
     inter = pm.inter
-    chunks = [np.arange(lo, min(lo + SERVE_CHUNK_USERS, inter.n_users))
-              for lo in range(0, inter.n_users, SERVE_CHUNK_USERS)]
+    chunks = [
+        np.arange(lo, min(lo + SERVE_CHUNK_USERS, inter.n_users))
+        for lo in range(0, inter.n_users, SERVE_CHUNK_USERS)
+    ]
     parts = []
     with ThreadPoolExecutor(max_workers=1) as pool:
         recent = pool.submit(recent_top, pm, chunks[0], ranker.recent_candidates)
@@ -344,18 +414,24 @@ def serve(pm: PhaseModels, feats: PhaseFeatures, model, ranker: RankerSettings, 
             recent_cols = recent.result()
             if i + 1 < len(chunks):
                 recent = pool.submit(recent_top, pm, chunks[i + 1], ranker.recent_candidates)
-            parts.append(long_table(*rerank(pm, feats, model, rows, ranker, n_candidates, n_recs, recent_cols)))
+            parts.append(
+                long_table(*rerank(pm, feats, model, rows, ranker, n_candidates, n_recs, recent_cols))
+            )
             log.info("ranker serve: %d/%d users scored", rows[-1] + 1, inter.n_users)
     return pa.concat_tables(parts)
 
 
-def serve_source(con: duckdb.DuckDBPyConnection, db_path: Path, source: str, half_life: float,
-                 settings: Settings) -> pa.Table:
+def serve_source(
+    con: duckdb.DuckDBPyConnection, db_path: Path, source: str, half_life: float, settings: Settings
+) -> pa.Table:
     """``recs_final`` as one single list: the top ``n_recs`` of recs_als, or of the serve
     phase's popularity ranking without what each user heard, for every user with history."""
     if source == "als":
-        return con.execute(f"SELECT {C.User}, {C.Item}, {C.Score}, {C.Rank} FROM {Tables.RecsAls} "
-                           f"WHERE {C.Rank} <= ? ORDER BY {C.User}, {C.Rank}", [settings.models.n_recs]).to_arrow_table()
+        return con.execute(
+            f"SELECT {C.User}, {C.Item}, {C.Score}, {C.Rank} FROM {Tables.RecsAls} "
+            f"WHERE {C.Rank} <= ? ORDER BY {C.User}, {C.Rank}",
+            [settings.models.n_recs],
+        ).to_arrow_table()
     if source != "popularity":
         raise ValueError(f"unknown single list {source!r}")
     inter = load_interactions(con, Phases.Serve, interactions_cache(db_path, settings))
@@ -367,7 +443,9 @@ def serve_source(con: duckdb.DuckDBPyConnection, db_path: Path, source: str, hal
         pos = top_k_from_ranking(cols, inter.matrix, rows, settings.models.n_recs)
         ok = pos != M.PAD
         tracks = np.where(ok, track_ids[np.maximum(pos, 0)], M.PAD)
-        parts.append(long_table(inter.user_ids[rows], tracks, np.where(ok, scores[np.maximum(pos, 0)], np.nan)))
+        parts.append(
+            long_table(inter.user_ids[rows], tracks, np.where(ok, scores[np.maximum(pos, 0)], np.nan))
+        )
     return pa.concat_tables(parts)
 
 
@@ -388,22 +466,33 @@ def load_model(db_path: Path, settings: Settings):
     return model
 
 
-def fit_phase(con: duckdb.DuckDBPyConnection, db_path: Path, half_life: float,
-              settings: Settings) -> Selection:
+def fit_phase(
+    con: duckdb.DuckDBPyConnection, db_path: Path, half_life: float, settings: Settings
+) -> Selection:
     """ALS on events_fit, labelled candidates, the CatBoost model. A function of its own so
     the fit-phase matrix, factors and candidates (gigabytes at full scale) are freed before
     the serve phase loads events_train."""
     fit_inter = load_interactions(con, Phases.Fit, interactions_cache(db_path, settings))
     with timed(log, "ALS on events_fit"):
-        fit_model = als.train(fit_inter, settings.als, seed=settings.seed,
-                              threads=settings.models.train_threads)
+        fit_model = als.train(
+            fit_inter, settings.als, seed=settings.seed, threads=settings.models.train_threads
+        )
     fit_model.save(factors_path(db_path, settings, Phases.Fit))
     feats = prepare_phase(con, fit_inter)
     with timed(log, "fit candidates and features"):
-        pm = PhaseModels.build(con, fit_inter, fit_model, half_life, settings.ranker, settings.als,
-                               seed=settings.seed, threads=settings.models.train_threads)
-        data = labelled_candidates(con, pm, feats, settings.ranker, settings.models.n_candidates,
-                                   settings.seed)
+        pm = PhaseModels.build(
+            con,
+            fit_inter,
+            fit_model,
+            half_life,
+            settings.ranker,
+            settings.als,
+            seed=settings.seed,
+            threads=settings.models.train_threads,
+        )
+        data = labelled_candidates(
+            con, pm, feats, settings.ranker, settings.models.n_candidates, settings.seed
+        )
     del fit_inter, fit_model, pm
     return fit_ranker(data, settings.ranker, seed=settings.seed, threads=settings.models.train_threads)
 
@@ -412,28 +501,59 @@ def run(db_path: Path, settings: Settings) -> None:
     setup_logging("models_py.ranker", logs_dir=settings.logs_dir)
     out_dir = artifacts_dir(db_path, settings)
     with timed(log, "ranker"), connect(db_path, memory_limit=settings.models.memory_limit) as con:
-        require_tables(con, Tables.EventsFit, Tables.EventsLabels, Tables.EventsTrain, Tables.RecsAls,
-                       Tables.UserIndex, Tables.TrackIndex, Tables.SplitInfo, *REQUIRED_TABLES,
-                       step="ranker")
+        require_tables(
+            con,
+            Tables.EventsFit,
+            Tables.EventsLabels,
+            Tables.EventsTrain,
+            Tables.RecsAls,
+            Tables.UserIndex,
+            Tables.TrackIndex,
+            Tables.SplitInfo,
+            *REQUIRED_TABLES,
+            step="ranker",
+        )
         half_life = load_half_life(db_path, settings)
         sel = fit_phase(con, db_path, half_life, settings)
         model = sel.model
-        (out_dir / "ranker.json").write_text(json.dumps(
-            {"served": sel.served, "loss": sel.served if model is not None else None, "reason": sel.reason,
-             "validation_users": sel.n_users, "validation_ndcg@5": sel.results, "features": list(FEATURES)},
-            indent=2))
+        (out_dir / "ranker.json").write_text(
+            json.dumps(
+                {
+                    "served": sel.served,
+                    "loss": sel.served if model is not None else None,
+                    "reason": sel.reason,
+                    "validation_users": sel.n_users,
+                    "validation_ndcg@5": sel.results,
+                    "features": list(FEATURES),
+                },
+                indent=2,
+            )
+        )
         importance = np.zeros(0)
         if model is not None:
             model.save_model(str(model_path(db_path, settings)))
-            importance = np.asarray(model.get_feature_importance(type="PredictionValuesChange"), dtype=np.float64)
-        write_table(con, Tables.FeatureImportance, pa.table({
-            C.Feature: pa.array(list(FEATURES) if model is not None else [], pa.string()),
-            C.Importance: pa.array(importance, pa.float64()),
-        }), order_by=f"{C.Importance} DESC, {C.Feature}")
+            importance = np.asarray(
+                model.get_feature_importance(type="PredictionValuesChange"), dtype=np.float64
+            )
+        write_table(
+            con,
+            Tables.FeatureImportance,
+            pa.table(
+                {
+                    C.Feature: pa.array(list(FEATURES) if model is not None else [], pa.string()),
+                    C.Importance: pa.array(importance, pa.float64()),
+                }
+            ),
+            order_by=f"{C.Importance} DESC, {C.Feature}",
+        )
         if model is None:
             log.warning("ranker: %s; recs_final = the %s list", sel.reason, sel.served)
-            n = write_table(con, Tables.RecsFinal, serve_source(con, db_path, sel.served, half_life, settings),
-                            order_by=f"{C.User}, {C.Rank}")
+            n = write_table(
+                con,
+                Tables.RecsFinal,
+                serve_source(con, db_path, sel.served, half_life, settings),
+                order_by=f"{C.User}, {C.Rank}",
+            )
             log.info("wrote %s: %d rows", Tables.RecsFinal, n)
             return
 
@@ -441,13 +561,24 @@ def run(db_path: Path, settings: Settings) -> None:
         serve_model = als.AlsModel.load(factors_path(db_path, settings, Phases.Serve))
         feats = prepare_phase(con, serve_inter)
         with timed(log, "serve candidates, features and scoring"):
-            pm = PhaseModels.build(con, serve_inter, serve_model, half_life, settings.ranker, settings.als,
-                                   seed=settings.seed, threads=settings.models.train_threads)
+            pm = PhaseModels.build(
+                con,
+                serve_inter,
+                serve_model,
+                half_life,
+                settings.ranker,
+                settings.als,
+                seed=settings.seed,
+                threads=settings.models.train_threads,
+            )
             pm.als_lists = als.published_lists(con, serve_inter, settings.models.n_candidates)
             if pm.als_lists is None:
-                log.info("%s holds lists of another length than n_candidates: ALS candidates searched again",
-                         Tables.RecsAls)
-            table = serve(pm, feats, model, settings.ranker, settings.models.n_candidates,
-                          settings.models.n_recs)
+                log.info(
+                    "%s holds lists of another length than n_candidates: ALS candidates searched again",
+                    Tables.RecsAls,
+                )
+            table = serve(
+                pm, feats, model, settings.ranker, settings.models.n_candidates, settings.models.n_recs
+            )
         n = write_table(con, Tables.RecsFinal, table, order_by=f"{C.User}, {C.Rank}")
         log.info("wrote %s: %d rows", Tables.RecsFinal, n)

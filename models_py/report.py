@@ -8,15 +8,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from music_recs.tables import Columns as C
 from models_py.db import artifacts_dir
 from music_recs.config import Settings
+from music_recs.tables import Columns as C
 
 #: Table columns: metric name in eval_metrics -> header.
 HEADERS: dict[str, str] = {
-    "precision": "P", "recall": "R", "recall_capped": "R capped", "ndcg": "NDCG", "map": "MAP",
-    "hit_rate": "HitRate", "novelty": "Novelty", "diversity_genre": "Div genre",
-    "diversity_artist": "Div artist", "coverage": "Coverage",
+    "precision": "P",
+    "recall": "R",
+    "recall_capped": "R capped",
+    "ndcg": "NDCG",
+    "map": "MAP",
+    "hit_rate": "HitRate",
+    "novelty": "Novelty",
+    "diversity_genre": "Div genre",
+    "diversity_artist": "Div artist",
+    "coverage": "Coverage",
 }
 MODEL_ORDER = ("popularity", "als", "reranked", "oracle")
 
@@ -30,8 +37,10 @@ def markdown_table(frame: pd.DataFrame, segment: str, k: int) -> str:
     models = [m for m in MODEL_ORDER if m in wide.index]
     n_users = int(wide["n_users"].iloc[0]) if "n_users" in wide else 0
     cols = [m for m in HEADERS if m in wide.columns]
-    lines = [f"| model ({n_users} users) | " + " | ".join(f"{HEADERS[c]}@{k}" for c in cols) + " |",
-             "|---|" + "---|" * len(cols)]
+    lines = [
+        f"| model ({n_users} users) | " + " | ".join(f"{HEADERS[c]}@{k}" for c in cols) + " |",
+        "|---|" + "---|" * len(cols),
+    ]
     for model in models:
         cells = [f"{wide.loc[model, c]:.2f}" if c == "novelty" else f"{wide.loc[model, c]:.4f}" for c in cols]
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
@@ -87,7 +96,7 @@ def _read_json(path: Path) -> dict:
 
 
 def data_quality_section(db_path: Path, settings: Settings) -> str:
-    """"Data quality": the warehouse's data_quality rows with n_rows > 0 (raw rows that broke
+    """ "Data quality": the warehouse's data_quality rows with n_rows > 0 (raw rows that broke
     the contract and what the build did with them); "" when there are none or no such table.
 
     The evaluate step holds the build file open in this process: a connection with the same
@@ -102,25 +111,35 @@ def data_quality_section(db_path: Path, settings: Settings) -> str:
         except duckdb.Error:
             continue
         try:
-            if "data_quality" not in {r[0] for r in con.execute(
-                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}:
+            if "data_quality" not in {
+                r[0]
+                for r in con.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+                ).fetchall()
+            }:
                 return ""
-            rows = con.execute("SELECT source_file, check_name, n_rows, action FROM data_quality "
-                               "WHERE n_rows > 0").fetchall()
+            rows = con.execute(
+                "SELECT source_file, check_name, n_rows, action FROM data_quality WHERE n_rows > 0"
+            ).fetchall()
         finally:
             con.close()
         if not rows:
             return ""
-        lines = ["\n## Data quality\n",
-                 "Raw rows that broke the contract of their file, and what the build did with them "
-                 "(table `data_quality`; docs/warehouse.md):\n",
-                 "| file | check | rows | action |", "|---|---|---|---|"]
+        lines = [
+            "\n## Data quality\n",
+            "Raw rows that broke the contract of their file, and what the build did with them "
+            "(table `data_quality`; docs/warehouse.md):\n",
+            "| file | check | rows | action |",
+            "|---|---|---|---|",
+        ]
         lines += [f"| {f} | {c} | {n:,} | {a} |" for f, c, n, a in rows]
         return "\n".join(lines) + "\n"
     return ""
 
 
-def write_report(frame: pd.DataFrame, importance: pd.DataFrame | None, db_path: Path, settings: Settings) -> Path:
+def write_report(
+    frame: pd.DataFrame, importance: pd.DataFrame | None, db_path: Path, settings: Settings
+) -> Path:
     """Write report.md and its plots under ``settings.reports_dir``; return the report path."""
     out = Path(settings.reports_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -134,15 +153,21 @@ def write_report(frame: pd.DataFrame, importance: pd.DataFrame | None, db_path: 
         "test user is scored; cold users (no train history) get the popularity fallback in "
         "every model. **Tracks a user already heard in train are never recommended** (the log "
         "holds first listens only). Averages are over users.\n",
-        "## All test users, k = 5 (headline)\n", markdown_table(frame, "all", 5),
+        "## All test users, k = 5 (headline)\n",
+        markdown_table(frame, "all", 5),
     ]
     share = frame[(frame[C.Metric] == "ndcg_oracle_share") & (frame[C.K] == 5)].set_index(C.Model)[C.Value]
     if len(share):
-        n_oracle = frame[(frame[C.Model] == "oracle") & (frame[C.Metric] == "n_users") & (frame[C.Segment] == "all")][C.Value]
-        parts.append(f"\nNDCG@5 as a share of the oracle's (generator truth, an upper reference; both on the "
-                     f"oracle's seeded sample of {int(n_oracle.iloc[0])} test users, whose metrics the oracle "
-                     "rows above show): "
-                     + ", ".join(f"{m} {share[m]:.1%}" for m in MODEL_ORDER if m in share.index and m != "oracle") + ".\n")
+        n_oracle = frame[
+            (frame[C.Model] == "oracle") & (frame[C.Metric] == "n_users") & (frame[C.Segment] == "all")
+        ][C.Value]
+        parts.append(
+            f"\nNDCG@5 as a share of the oracle's (generator truth, an upper reference; both on the "
+            f"oracle's seeded sample of {int(n_oracle.iloc[0])} test users, whose metrics the oracle "
+            "rows above show): "
+            + ", ".join(f"{m} {share[m]:.1%}" for m in MODEL_ORDER if m in share.index and m != "oracle")
+            + ".\n"
+        )
     else:
         parts.append("\nNo oracle: the raw folder has no generator `_truth/` (real data).\n")
     for seg in ("warm", "cold"):
@@ -152,14 +177,18 @@ def write_report(frame: pd.DataFrame, importance: pd.DataFrame | None, db_path: 
     parts.append("\n![model comparison](model_comparison.png)\n")
     parts.append("\n## Choices made on validation (label window inside train)\n")
     if pop:
-        parts.append(f"- Popularity half-life: {pop.get('half_life_days')} days "
-                     f"(validation NDCG@5 by half-life: {_fmt(pop.get('validation_ndcg@5'))}).\n")
+        parts.append(
+            f"- Popularity half-life: {pop.get('half_life_days')} days "
+            f"(validation NDCG@5 by half-life: {_fmt(pop.get('validation_ndcg@5'))}).\n"
+        )
     if ranker:
         served = ranker.get("served", ranker.get("loss"))
         what = f"the {served} re-ranker" if ranker.get("loss") else f"the {served} list, not a re-ranker"
-        parts.append(f"- Final list (`recs_final`, the `reranked` rows above): {what}, because "
-                     f"{ranker.get('reason', 'it won on validation')} (validation NDCG@5 on "
-                     f"{ranker.get('validation_users', '?')} users: {_fmt(ranker.get('validation_ndcg@5'))}).\n")
+        parts.append(
+            f"- Final list (`recs_final`, the `reranked` rows above): {what}, because "
+            f"{ranker.get('reason', 'it won on validation')} (validation NDCG@5 on "
+            f"{ranker.get('validation_users', '?')} users: {_fmt(ranker.get('validation_ndcg@5'))}).\n"
+        )
     if importance is not None and not importance.empty:
         plot_importance(importance, out / "feature_importance.png")
         parts.append("\n![feature importance](feature_importance.png)\n")

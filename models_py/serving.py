@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from music_recs.tables import Columns as C
-from music_recs.tables import Tables
 from models_py.db import connect, require_tables, timed
 from music_recs import serving_arrays
 from music_recs.config import Settings
 from music_recs.logs import setup_logging
+from music_recs.tables import Columns as C
+from music_recs.tables import Tables
 
 log = logging.getLogger("models_py.serving")
 
@@ -47,8 +47,10 @@ LISTS: dict[str, tuple[str, str, bool]] = {
 def run(db_path: Path, settings: Settings) -> None:
     setup_logging("models_py.serving", logs_dir=settings.logs_dir)
     root = serving_arrays.serving_dir(db_path)
-    with timed(log, "serving lists"), connect(db_path, read_only=True,
-                                              memory_limit=settings.models.memory_limit) as con:
+    with (
+        timed(log, "serving lists"),
+        connect(db_path, read_only=True, memory_limit=settings.models.memory_limit) as con,
+    ):
         require_tables(con, Tables.RecsFinal, Tables.SimilarTracks, Tables.Events, step="serving")
         for name, (sql, ordered, with_scores) in LISTS.items():
             n = serving_arrays.write(con, sql, root / name, with_scores=with_scores, order_sql=ordered)

@@ -13,8 +13,9 @@ from models_py.metrics import PAD
 log = logging.getLogger("models_py.topk")
 
 
-def empty_top_k(user_vecs: np.ndarray, item_vecs: np.ndarray, k: int,
-                exclude: sp.csr_matrix | None) -> tuple[np.ndarray, np.ndarray]:
+def empty_top_k(
+    user_vecs: np.ndarray, item_vecs: np.ndarray, k: int, exclude: sp.csr_matrix | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Check a top-k problem's shapes; its output arrays, all ``PAD`` / NaN (every search fills these)."""
     n_users, n_items = user_vecs.shape[0], item_vecs.shape[0]
     if user_vecs.shape[1] != item_vecs.shape[1]:
@@ -23,8 +24,7 @@ def empty_top_k(user_vecs: np.ndarray, item_vecs: np.ndarray, k: int,
         raise ValueError(f"exclude must be {(n_users, n_items)}, got {exclude.shape}")
     if k < 1:
         raise ValueError("k must be >= 1")
-    return (np.full((n_users, k), PAD, dtype=np.int64),
-            np.full((n_users, k), np.nan, dtype=np.float32))
+    return (np.full((n_users, k), PAD, dtype=np.int64), np.full((n_users, k), np.nan, dtype=np.float32))
 
 
 def top_k_from_scores(
@@ -53,7 +53,11 @@ def top_k_from_scores(
         if exclude is not None:
             block = exclude[lo:hi].tocoo()
             scores[block.row, block.col] = -np.inf
-        part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk] if kk < n_items else np.tile(np.arange(n_items), (hi - lo, 1))
+        part = (
+            np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
+            if kk < n_items
+            else np.tile(np.arange(n_items), (hi - lo, 1))
+        )
         part_scores = np.take_along_axis(scores, part, axis=1)
         order = np.lexsort((part, -part_scores), axis=1)  # score desc, then item position asc
         idx = np.take_along_axis(part, order, axis=1)
@@ -101,12 +105,16 @@ def top_k_from_ranking(
     indptr = np.asarray(heard.indptr, dtype=np.int64)
     span = m + 1  # a_i and j stay below m + 1: (user, value) keys never collide
     for lo in range(0, len(rows), batch_size):
-        r = rows[lo:lo + batch_size]
+        r = rows[lo : lo + batch_size]
         n = len(r)
         starts = np.where(r >= 0, indptr[np.maximum(r, 0)], 0)
         lens = np.where(r >= 0, indptr[np.maximum(r, 0) + 1] - starts, 0)
         owner = np.repeat(np.arange(n, dtype=np.int64), lens)
-        flat = np.arange(len(owner), dtype=np.int64) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(starts, lens)
+        flat = (
+            np.arange(len(owner), dtype=np.int64)
+            - np.repeat(np.cumsum(lens) - lens, lens)
+            + np.repeat(starts, lens)
+        )
         pos = pos_of_col[heard.indices[flat]]
         # a user with h heard items finds k unheard ones within the first k + h positions:
         # heard positions beyond never count (and are the last of the user's sorted ones)
@@ -115,9 +123,11 @@ def top_k_from_ranking(
         owner = key // span
         first = np.searchsorted(owner, np.arange(n), side="left")
         adjusted = key - (np.arange(len(key)) - first[owner])  # user * span + a_i, sorted
-        count = np.searchsorted(adjusted, (np.arange(n)[:, None] * span + j).ravel(), side="right").reshape(n, k)
+        count = np.searchsorted(adjusted, (np.arange(n)[:, None] * span + j).ravel(), side="right").reshape(
+            n, k
+        )
         p = j + count - first[:, None]
-        out[lo:lo + n] = np.where(p < m, p, PAD)
+        out[lo : lo + n] = np.where(p < m, p, PAD)
     return out
 
 
@@ -137,14 +147,29 @@ def _row_norms(x: np.ndarray) -> np.ndarray:
     return np.sqrt(np.einsum("ij,ij->i", x, x, dtype=np.float64))
 
 
-def _settle(users: np.ndarray, user_norms: np.ndarray, items: np.ndarray, norms: np.ndarray,
-            by_norm: np.ndarray, size: int, k: int, exclude: sp.csr_matrix | None,
-            batch_size: int, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _settle(
+    users: np.ndarray,
+    user_norms: np.ndarray,
+    items: np.ndarray,
+    norms: np.ndarray,
+    by_norm: np.ndarray,
+    size: int,
+    k: int,
+    exclude: sp.csr_matrix | None,
+    batch_size: int,
+    what: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One round: each user's top k among the ``size`` largest-norm items (positions into all
     items), and which users it settles (k-th score above |u| x the largest norm left out)."""
     cols = np.sort(by_norm[:size])  # ascending positions: ties keep the full scan's order
-    idx, sc = top_k_from_scores(users, items[cols], k, exclude[:, cols] if exclude is not None else None,
-                                batch_size=batch_size, what=what)
+    idx, sc = top_k_from_scores(
+        users,
+        items[cols],
+        k,
+        exclude[:, cols] if exclude is not None else None,
+        batch_size=batch_size,
+        what=what,
+    )
     bound = user_norms * norms[by_norm[size]] * (1.0 + NORM_MARGIN)
     settled = sc[:, k - 1].astype(np.float64) > bound  # NaN (fewer than k unheard) never settles
     return np.where(idx == PAD, PAD, cols[np.maximum(idx, 0)]), sc, settled
@@ -195,8 +220,18 @@ def top_k_norm_bounded(
         ex = exclude[rows] if exclude is not None else None
         todo = np.arange(len(rows))
         for r, size in enumerate(sizes):
-            idx, sc, ok = _settle(users[rows[todo]], user_norms[rows[todo]], items, norms, by_norm,
-                                  size, k, ex[todo] if ex is not None else None, batch(size), what)
+            idx, sc, ok = _settle(
+                users[rows[todo]],
+                user_norms[rows[todo]],
+                items,
+                norms,
+                by_norm,
+                size,
+                k,
+                ex[todo] if ex is not None else None,
+                batch(size),
+                what,
+            )
             out_idx[rows[todo[ok]]], out_score[rows[todo[ok]]] = idx[ok], sc[ok]
             settled_by_round[r] += int(ok.sum())
             share = ok.mean()
@@ -209,8 +244,13 @@ def top_k_norm_bounded(
         if len(todo):
             done = rows[todo]
             out_idx[done], out_score[done] = top_k_from_scores(
-                users[done], items, k, ex[todo] if ex is not None else None,
-                batch_size=batch(n_items), what=what)
+                users[done],
+                items,
+                k,
+                ex[todo] if ex is not None else None,
+                batch_size=batch(n_items),
+                what=what,
+            )
             settled_by_round[-1] += len(done)
         if time.perf_counter() > next_log:
             next_log += 30
@@ -219,8 +259,13 @@ def top_k_norm_bounded(
     return out_idx, out_score
 
 
-def norm_bound_share(user_vecs: np.ndarray, item_vecs: np.ndarray, k: int,
-                     exclude: sp.csr_matrix | None, first_items: int = NORM_FIRST_ITEMS) -> float:
+def norm_bound_share(
+    user_vecs: np.ndarray,
+    item_vecs: np.ndarray,
+    k: int,
+    exclude: sp.csr_matrix | None,
+    first_items: int = NORM_FIRST_ITEMS,
+) -> float:
     """Share of these users whose top k the first round of ``top_k_norm_bounded`` settles."""
     size = max(first_items, 4 * k)
     if item_vecs.shape[0] <= size or user_vecs.shape[0] == 0:
@@ -228,6 +273,16 @@ def norm_bound_share(user_vecs: np.ndarray, item_vecs: np.ndarray, k: int,
     users = np.asarray(user_vecs, dtype=np.float32)
     items = np.asarray(item_vecs, dtype=np.float32)
     norms = _row_norms(items)
-    _, _, settled = _settle(users, _row_norms(users), items, norms, np.argsort(-norms, kind="stable"),
-                            size, k, exclude, 2048, "norm bound probe")
+    _, _, settled = _settle(
+        users,
+        _row_norms(users),
+        items,
+        norms,
+        np.argsort(-norms, kind="stable"),
+        size,
+        k,
+        exclude,
+        2048,
+        "norm bound probe",
+    )
     return float(settled.mean())

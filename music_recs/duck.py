@@ -13,6 +13,7 @@ from music_recs.config import Settings
 
 def s3_secret_sql(settings: Settings) -> str:
     """The CREATE SECRET statement for the configured S3 endpoint (path style, no SSL by default)."""
+
     def q(value: str) -> str:
         return "'" + value.replace("'", "''") + "'"
 
@@ -36,13 +37,12 @@ def enable_s3(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     con.execute(s3_secret_sql(settings))
 
 
-def connect(settings: Settings, database: str = ":memory:", read_only: bool = False,
-            s3: bool | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    settings: Settings, database: str = ":memory:", read_only: bool = False, s3: bool | None = None
+) -> duckdb.DuckDBPyConnection:
     """Open ``database``; enable S3 when asked or when the raw/export location is s3://."""
     con = duckdb.connect(database, read_only=read_only)
-    want_s3 = s3 if s3 is not None else (
-        settings.raw_is_s3 or settings.export_uri.startswith("s3://")
-    )
+    want_s3 = s3 if s3 is not None else (settings.raw_is_s3 or settings.export_uri.startswith("s3://"))
     if want_s3:
         enable_s3(con, settings)
     return con

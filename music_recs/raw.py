@@ -74,22 +74,16 @@ def validate(settings: Settings) -> dict[str, int]:
                 columns = describe(con, location)
             except duckdb.Error as exc:
                 where = f" (S3 endpoint {settings.s3.endpoint})" if settings.raw_is_s3 else ""
-                raise RawDataError(
-                    f"{location}: cannot read as parquet{where}: {_short(exc)}"
-                ) from exc
+                raise RawDataError(f"{location}: cannot read as parquet{where}: {_short(exc)}") from exc
             problems = []
             for column, allowed in EXPECTED[name].items():
                 if column not in columns:
                     problems.append(f"column '{column}' is missing")
                 elif columns[column] not in allowed:
-                    problems.append(
-                        f"column '{column}' has type {columns[column]}, expected {allowed[0]}"
-                    )
+                    problems.append(f"column '{column}' has type {columns[column]}, expected {allowed[0]}")
             if problems:
                 raise RawDataError(f"{location}: " + "; ".join(problems))
-            counts[name] = con.execute(
-                "SELECT count(*) FROM read_parquet(?)", [location]
-            ).fetchone()[0]
+            counts[name] = con.execute("SELECT count(*) FROM read_parquet(?)", [location]).fetchone()[0]
     finally:
         con.close()
     return counts

@@ -84,22 +84,32 @@ class SeaweedServer:
     def command(self) -> list[str]:
         ports = {name: free_port() for name in ("master", "volume", "filer", "iam")}
         return [
-            weed_binary(), "server",
+            weed_binary(),
+            "server",
             f"-dir={self.data_dir / 'store'}",
-            f"-ip={self.host}", f"-ip.bind={self.host}",
-            f"-master.port={ports['master']}", f"-master.port.grpc={free_port()}",
-            f"-volume.port={ports['volume']}", f"-volume.port.grpc={free_port()}",
-            f"-filer.port={ports['filer']}", f"-filer.port.grpc={free_port()}",
+            f"-ip={self.host}",
+            f"-ip.bind={self.host}",
+            f"-master.port={ports['master']}",
+            f"-master.port.grpc={free_port()}",
+            f"-volume.port={ports['volume']}",
+            f"-volume.port.grpc={free_port()}",
+            f"-filer.port={ports['filer']}",
+            f"-filer.port.grpc={free_port()}",
             f"-iam.port={ports['iam']}",
-            "-volume.max=0", "-master.volumeSizeLimitMB=1024",
-            "-s3", f"-s3.port={self.s3_port}", f"-s3.port.grpc={free_port()}",
+            "-volume.max=0",
+            "-master.volumeSizeLimitMB=1024",
+            "-s3",
+            f"-s3.port={self.s3_port}",
+            f"-s3.port.grpc={free_port()}",
             f"-s3.config={self._write_identity()}",
             # Off: the Iceberg/Lance catalogs would bind fixed ports (8181, 9101), so a second
             # server on the machine died at start; telemetry would call an outside URL.
-            "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-master.telemetry=false",
         ]
 
-    def start(self, timeout_s: float = 60.0) -> "SeaweedServer":
+    def start(self, timeout_s: float = 60.0) -> SeaweedServer:
         (self.data_dir / "store").mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
@@ -114,9 +124,7 @@ class SeaweedServer:
         last_error: Exception | None = None
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(
-                    f"weed server exited with {self.process.returncode}; see {self.log_path}"
-                )
+                raise RuntimeError(f"weed server exited with {self.process.returncode}; see {self.log_path}")
             try:
                 client(self.settings).list_buckets()
                 return
@@ -145,7 +153,7 @@ class SeaweedServer:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
-    def __enter__(self) -> "SeaweedServer":
+    def __enter__(self) -> SeaweedServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -204,8 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     log = setup_logging("s3")
     if args.cmd == "serve":
         server = SeaweedServer(settings).start()
-        log.info("S3 server ready on http://%s (data in %s); Ctrl-C to stop",
-                 settings.s3.endpoint, server.data_dir)
+        log.info(
+            "S3 server ready on http://%s (data in %s); Ctrl-C to stop", settings.s3.endpoint, server.data_dir
+        )
         try:
             while server.process is not None and server.process.poll() is None:
                 time.sleep(1)

@@ -50,8 +50,14 @@ class KeyedArrays:
     scores: np.ndarray | None
 
 
-def write(con: duckdb.DuckDBPyConnection, sql: str, directory: Path, *,
-          with_scores: bool, order_sql: str | None = None) -> int:
+def write(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    directory: Path,
+    *,
+    with_scores: bool,
+    order_sql: str | None = None,
+) -> int:
     """Write the rows of ``sql`` as a CSR list under ``directory``; return the row count.
 
     ``sql`` returns columns ``key, value`` (and ``score`` if ``with_scores``), optionally
@@ -78,10 +84,14 @@ def _write(con: duckdb.DuckDBPyConnection, sql: str, directory: Path, with_score
     n_rows, value_max = con.execute(f"SELECT count(*), max(abs(value)) FROM ({sql})").fetchone()
     value_max = value_max or 0
     value_dtype = np.int32 if value_max < 2**31 else np.int64
-    values = np.lib.format.open_memmap(directory / "values.npy", mode="w+", dtype=value_dtype,
-                                       shape=(n_rows,))
-    scores = (np.lib.format.open_memmap(directory / "scores.npy", mode="w+", dtype=np.float64,
-                                        shape=(n_rows,)) if with_scores else None)
+    values = np.lib.format.open_memmap(
+        directory / "values.npy", mode="w+", dtype=value_dtype, shape=(n_rows,)
+    )
+    scores = (
+        np.lib.format.open_memmap(directory / "scores.npy", mode="w+", dtype=np.float64, shape=(n_rows,))
+        if with_scores
+        else None
+    )
     keys: list[np.ndarray] = []
     counts: list[np.ndarray] = []
     last_key: int | None = None
@@ -107,9 +117,9 @@ def _write(con: duckdb.DuckDBPyConnection, sql: str, directory: Path, with_score
                 raise _Unordered
             last_rank = int(rank[-1])
         n = key.size
-        values[pos:pos + n] = batch.column(1).to_numpy(zero_copy_only=False)
+        values[pos : pos + n] = batch.column(1).to_numpy(zero_copy_only=False)
         if scores is not None:
-            scores[pos:pos + n] = batch.column(2).to_numpy(zero_copy_only=False)
+            scores[pos : pos + n] = batch.column(2).to_numpy(zero_copy_only=False)
         uniq, count = np.unique(key, return_counts=True)
         keys.append(uniq)
         counts.append(count.astype(np.int64))
@@ -118,8 +128,7 @@ def _write(con: duckdb.DuckDBPyConnection, sql: str, directory: Path, with_score
     if pos != n_rows:
         raise RuntimeError(f"read {pos} rows of {sql!r}, expected {n_rows}")
     # a key whose list spans batches appears once per batch: merge its counts
-    all_keys, where = np.unique(np.concatenate(keys) if keys else np.zeros(0, np.int64),
-                                return_inverse=True)
+    all_keys, where = np.unique(np.concatenate(keys) if keys else np.zeros(0, np.int64), return_inverse=True)
     offsets = np.zeros(all_keys.size + 1, np.int64)
     if all_keys.size:
         per_key = np.bincount(where, weights=np.concatenate(counts), minlength=all_keys.size)
@@ -132,8 +141,16 @@ def _write(con: duckdb.DuckDBPyConnection, sql: str, directory: Path, with_score
         scores.flush()
         del scores
     tmp = directory / (META + ".tmp")
-    tmp.write_text(json.dumps({"rows": n_rows, "keys": int(all_keys.size),
-                               "scores": with_scores, "value_dtype": np.dtype(value_dtype).name}))
+    tmp.write_text(
+        json.dumps(
+            {
+                "rows": n_rows,
+                "keys": int(all_keys.size),
+                "scores": with_scores,
+                "value_dtype": np.dtype(value_dtype).name,
+            }
+        )
+    )
     os.replace(tmp, directory / META)
     return n_rows
 
@@ -149,11 +166,16 @@ def open_lists(directory: Path) -> KeyedArrays | None:
     offsets = np.load(directory / "offsets.npy", mmap_mode="r")
     values = np.load(directory / "values.npy", mmap_mode="r")
     scores = np.load(directory / "scores.npy", mmap_mode="r") if meta.get("scores") else None
-    if values.shape[0] != meta["rows"] or keys.shape[0] != meta["keys"] or offsets.shape[0] != keys.shape[0] + 1:
+    if (
+        values.shape[0] != meta["rows"]
+        or keys.shape[0] != meta["keys"]
+        or offsets.shape[0] != keys.shape[0] + 1
+    ):
         raise ValueError(f"{directory}: serving list does not match its meta.json")
     # the small arrays are read on every lookup's binary search: keep them in memory
-    return KeyedArrays(keys=np.asarray(keys).copy(), offsets=np.asarray(offsets).copy(),
-                       values=values, scores=scores)
+    return KeyedArrays(
+        keys=np.asarray(keys).copy(), offsets=np.asarray(offsets).copy(), values=values, scores=scores
+    )
 
 
 def database_path(con: duckdb.DuckDBPyConnection) -> Path | None:

@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from music_recs.config import Settings, get_settings
@@ -53,7 +53,7 @@ def new_build_path(settings: Settings) -> Path:
     """A fresh, unused path for the next build (UTC timestamp, microseconds)."""
     directory = builds_dir(settings)
     directory.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     return directory / f"{BUILD_PREFIX}{stamp}.duckdb"
 
 
@@ -71,9 +71,12 @@ def missing_tables(build_path: Path, required: Sequence[str] = SERVED_TABLES) ->
 
     con = duckdb.connect(str(build_path), read_only=True)
     try:
-        present = {row[0] for row in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
-        ).fetchall()}
+        present = {
+            row[0]
+            for row in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchall()
+        }
     finally:
         con.close()
     return [t for t in required if t not in present]
@@ -89,8 +92,7 @@ def check_complete(build_path: Path, required: Sequence[str] = SERVED_TABLES) ->
         )
 
 
-def publish(build_path: Path, settings: Settings,
-            required: Sequence[str] = SERVED_TABLES) -> Path:
+def publish(build_path: Path, settings: Settings, required: Sequence[str] = SERVED_TABLES) -> Path:
     """Point ``settings.warehouse_path`` at ``build_path`` atomically; prune old builds.
 
     Only a complete build is published: a file lacking any of ``required`` (default: the
@@ -131,7 +133,7 @@ def prune(settings: Settings) -> list[Path]:
     current = current_build(settings)
     builds = sorted(directory.glob(f"{BUILD_PREFIX}*.duckdb"), reverse=True)
     removed = []
-    for old in builds[max(settings.keep_builds, 1):]:
+    for old in builds[max(settings.keep_builds, 1) :]:
         if current is not None and old.resolve() == current:
             continue
         for path in (old, old.with_name(old.name + ".wal")):
@@ -159,9 +161,7 @@ def open_read_only(settings: Settings | None = None):
     settings = settings or get_settings()
     current = current_build(settings)
     if current is None:
-        raise FileNotFoundError(
-            f"no warehouse at {settings.warehouse_path}: run `make build` first"
-        )
+        raise FileNotFoundError(f"no warehouse at {settings.warehouse_path}: run `make build` first")
     return duckdb.connect(str(current), read_only=True)
 
 

@@ -194,14 +194,15 @@ class WarehouseReader:
                     if old.users == 0:
                         old.close()
             log.info(
-                "serving warehouse build %s (%s)", gen.build_id, target.name,
+                "serving warehouse build %s (%s)",
+                gen.build_id,
+                target.name,
                 extra={"data": {"build_id": gen.build_id, "path": str(target)}},
             )
             return True
 
     def _open(self, target: Path) -> Generation:
-        con = duckdb.connect(str(target), read_only=True,
-                             config={"threads": self.duckdb_threads})
+        con = duckdb.connect(str(target), read_only=True, config={"threads": self.duckdb_threads})
         try:
             missing = [t for t in self.required_tables if not _table_exists(con, t)]
             if missing:
@@ -211,7 +212,9 @@ class WarehouseReader:
             cache = {name: warm(con) for name, warm in self.warmers.items()}
             if self.warmers:
                 log.info(
-                    "warmed %s of %s in %.2fs", ", ".join(self.warmers), build_id,
+                    "warmed %s of %s in %.2fs",
+                    ", ".join(self.warmers),
+                    build_id,
                     time.perf_counter() - t0,
                     extra={"data": {"build_id": build_id}},
                 )

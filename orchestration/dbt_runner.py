@@ -21,8 +21,9 @@ import shutil
 import subprocess
 import sys
 from collections import deque
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from music_recs.config import Settings
 
@@ -32,8 +33,22 @@ KEEP_RUN_DIRS = 10
 log = logging.getLogger("dbt")
 
 # dbt sub-commands that accept --vars (clean/deps/init/debug do not need them).
-_TAKES_VARS = {"build", "run", "test", "compile", "seed", "snapshot", "docs", "list", "ls",
-               "parse", "show", "run-operation", "source", "retry"}
+_TAKES_VARS = {
+    "build",
+    "run",
+    "test",
+    "compile",
+    "seed",
+    "snapshot",
+    "docs",
+    "list",
+    "ls",
+    "parse",
+    "show",
+    "run-operation",
+    "source",
+    "retry",
+}
 _NODE_START = re.compile(r"\d+ of \d+ START ")  # per-node start lines: debug, not info
 _FAILURE_LINE = re.compile(
     r"(Failure|Error|Database Error|Compilation Error|Runtime Error|Parsing Error)"
@@ -132,8 +147,7 @@ def run_dbt(args: list[str], build_db: Path, vars: dict, env: dict | None = None
         **getattr(vars, "env", {}),
         **(env or {}),
     }
-    cmd = [dbt_executable(), *args, "--project-dir", str(REPO_ROOT), "--profiles-dir",
-           str(REPO_ROOT)]
+    cmd = [dbt_executable(), *args, "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT)]
     if args[0] in _TAKES_VARS:
         cmd += ["--vars", json.dumps(dict(vars), default=str)]
     target_path = Path(child_env["DBT_TARGET_PATH"])
@@ -142,9 +156,16 @@ def run_dbt(args: list[str], build_db: Path, vars: dict, env: dict | None = None
     log.info("dbt %s -> %s", " ".join(args), build_db)
     tail: deque[str] = deque(maxlen=40)
     failures_seen: list[str] = []
-    with subprocess.Popen(cmd, cwd=REPO_ROOT, env=child_env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, encoding="utf-8",
-                          errors="replace") as proc:
+    with subprocess.Popen(
+        cmd,
+        cwd=REPO_ROOT,
+        env=child_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+    ) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             line = line.rstrip()
@@ -154,8 +175,7 @@ def run_dbt(args: list[str], build_db: Path, vars: dict, env: dict | None = None
             if match:
                 failures_seen.append(f"{match.group(2)} {match.group(3)}")
     if proc.returncode != 0:
-        raise RuntimeError(_failure_message(args, proc.returncode, results_file,
-                                            failures_seen, list(tail)))
+        raise RuntimeError(_failure_message(args, proc.returncode, results_file, failures_seen, list(tail)))
 
 
 def _prune_run_dirs(keep: int) -> None:
@@ -167,8 +187,9 @@ def _prune_run_dirs(keep: int) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _failure_message(args: list[str], code: int, results_file: Path,
-                     failures_seen: list[str], tail: list[str]) -> str:
+def _failure_message(
+    args: list[str], code: int, results_file: Path, failures_seen: list[str], tail: list[str]
+) -> str:
     """One readable message: what failed and why, then where the full log is."""
     problems = failed_nodes(results_file)
     if not problems:
@@ -176,7 +197,7 @@ def _failure_message(args: list[str], code: int, results_file: Path,
     if not problems:  # e.g. a parsing error: show the output from its first error line
         lines = [line for line in tail if line.strip()]
         first = next((i for i, line in enumerate(lines) if "Error" in line), max(len(lines) - 12, 0))
-        problems = lines[first:first + 25]
+        problems = lines[first : first + 25]
     lines = "\n  ".join(problems) if problems else "(no output)"
     return f"dbt {' '.join(args)} failed (exit {code}):\n  {lines}"
 

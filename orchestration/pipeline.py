@@ -17,10 +17,10 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 
@@ -43,8 +43,12 @@ def step(name: str) -> Iterator[None]:
     log.info("[%s] started", name)
     started = time.perf_counter()
     yield
-    log.info("[%s] done in %.1fs", name, time.perf_counter() - started,
-             extra={"data": {"step": name, "seconds": round(time.perf_counter() - started, 3)}})
+    log.info(
+        "[%s] done in %.1fs",
+        name,
+        time.perf_counter() - started,
+        extra={"data": {"step": name, "seconds": round(time.perf_counter() - started, 3)}},
+    )
 
 
 def absolute_settings(settings: Settings) -> Settings:
@@ -90,21 +94,20 @@ def export_online_events(settings: Settings) -> int:
 def write_build_info(build_path: Path, settings: Settings, counts: dict[str, int]) -> None:
     info = {
         "build_id": build_path.stem,
-        "built_at": datetime.now(timezone.utc).isoformat(),
+        "built_at": datetime.now(UTC).isoformat(),
         "build_file": build_path.name,
         "raw_uri": settings.raw_uri,
         "scale": settings.scale,
         "seed": str(settings.seed),
         "git_commit": _git_commit(),
         "raw_rows": json.dumps(counts),
-        "settings": settings.model_dump_json(
-            exclude={"s3": {"access_key_id", "secret_access_key"}}
-        ),
+        "settings": settings.model_dump_json(exclude={"s3": {"access_key_id", "secret_access_key"}}),
     }
     con = duckdb.connect(str(build_path))
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {Tables.BuildInfo} "
-                    f"({C.Key} VARCHAR PRIMARY KEY, {C.Value} VARCHAR)")
+        con.execute(
+            f"CREATE OR REPLACE TABLE {Tables.BuildInfo} ({C.Key} VARCHAR PRIMARY KEY, {C.Value} VARCHAR)"
+        )
         con.executemany(f"INSERT INTO {Tables.BuildInfo} VALUES (?, ?)", list(info.items()))
     finally:
         con.close()
@@ -112,8 +115,9 @@ def write_build_info(build_path: Path, settings: Settings, counts: dict[str, int
 
 def _git_commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=5, check=True)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+        )
         return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -155,17 +159,21 @@ def build(settings: Settings, dbt_only: bool = False) -> Path:
         remove_serving_dir(build_path)
         raise
     if dbt_only:
-        log.info("dbt-only build done in %.1fs; NOT published (no trained tables): %s is "
-                 "still served; query the new file read-only with duckdb.connect(%r, "
-                 "read_only=True)", time.perf_counter() - started, settings.warehouse_path,
-                 str(build_path), extra={"data": {"unpublished_build": str(build_path)}})
+        log.info(
+            "dbt-only build done in %.1fs; NOT published (no trained tables): %s is "
+            "still served; query the new file read-only with duckdb.connect(%r, "
+            "read_only=True)",
+            time.perf_counter() - started,
+            settings.warehouse_path,
+            str(build_path),
+            extra={"data": {"unpublished_build": str(build_path)}},
+        )
         return build_path
     from music_recs.tables import TRAINED_TABLES
 
     with step("publish"):
         link = publish(build_path, settings, required=(*SERVED_TABLES, *TRAINED_TABLES))
-    log.info("published %s -> %s in %.1fs total", link, build_path.name,
-             time.perf_counter() - started)
+    log.info("published %s -> %s in %.1fs total", link, build_path.name, time.perf_counter() - started)
     return build_path
 
 
@@ -202,10 +210,21 @@ def build_real(settings: Settings, dataset: str, max_users: int = 0, dates: str 
 
     real = real_settings(settings, dataset)
     with step(f"fetch and convert {dataset}"):
-        summary = prepare(dataset, Path(real.raw_uri), settings.data_dir / "real" / "_wheels",
-                          max_users=max_users, seed=settings.seed, dates=dates)  # type: ignore[arg-type]
-        log.info("%s: %d listens, %d users, %d tracks", dataset, summary["n_listens"],
-                 summary["n_users"], summary["n_tracks"])
+        summary = prepare(
+            dataset,
+            Path(real.raw_uri),
+            settings.data_dir / "real" / "_wheels",
+            max_users=max_users,
+            seed=settings.seed,
+            dates=dates,
+        )  # type: ignore[arg-type]
+        log.info(
+            "%s: %d listens, %d users, %d tracks",
+            dataset,
+            summary["n_listens"],
+            summary["n_users"],
+            summary["n_tracks"],
+        )
     return build(real)
 
 
@@ -215,13 +234,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.pipeline")
     sub = parser.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="build the warehouse, train, evaluate and publish")
-    b.add_argument("--dbt-only", action="store_true",
-                   help="stop after dbt build; the new file is left unpublished")
+    b.add_argument(
+        "--dbt-only", action="store_true", help="stop after dbt build; the new file is left unpublished"
+    )
     r = sub.add_parser("real", help="fetch a public log (MovieLens), convert it and build on it")
     r.add_argument("dataset", choices=sorted(DATASETS))
     r.add_argument("--max-users", type=int, default=0, help="seeded sample of users (0 = all)")
-    r.add_argument("--dates", choices=("exact", "month"), default="exact",
-                   help="exact timestamps, or cut to the month (a coarse log)")
+    r.add_argument(
+        "--dates",
+        choices=("exact", "month"),
+        default="exact",
+        help="exact timestamps, or cut to the month (a coarse log)",
+    )
     args = parser.parse_args(argv)
     setup_logging("build")
     try:

@@ -87,8 +87,9 @@ def health_router(ready_check: ReadyCheck) -> APIRouter:
 def warehouse_ready(service: str, reader: WarehouseReader) -> Ready:
     """Readiness of a service whose only resource is the warehouse."""
     facts = reader.check()
-    return Ready(ready=facts["ok"], service=service, build_id=facts.get("build_id"),
-                 checks={"warehouse": facts})
+    return Ready(
+        ready=facts["ok"], service=service, build_id=facts.get("build_id"), checks={"warehouse": facts}
+    )
 
 
 def json_response(model: BaseModel, status_code: int = 200) -> Response:
@@ -97,8 +98,7 @@ def json_response(model: BaseModel, status_code: int = 200) -> Response:
     Routes still declare ``response_model`` for the OpenAPI schema; returning a ``Response``
     saves the re-validation pass (and, for sync routes, a second threadpool hop) per request.
     """
-    return Response(model.model_dump_json(), status_code=status_code,
-                    media_type="application/json")
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -114,10 +114,19 @@ def install_error_handlers(app: FastAPI) -> None:
         # Starlette's ServerErrorMiddleware sends this answer, then re-raises so uvicorn logs
         # the traceback; this line ties it to the request id the client saw
         rid = getattr(request.state, "request_id", None)
-        log.error("unhandled %s on %s %s (request id %s)", type(exc).__name__, request.method,
-                  request.url.path, rid, extra={"data": {"request_id": rid}})
-        return JSONResponse({"detail": "internal server error", "request_id": rid},
-                            status_code=500, headers={"X-Request-ID": rid} if rid else None)
+        log.error(
+            "unhandled %s on %s %s (request id %s)",
+            type(exc).__name__,
+            request.method,
+            request.url.path,
+            rid,
+            extra={"data": {"request_id": rid}},
+        )
+        return JSONResponse(
+            {"detail": "internal server error", "request_id": rid},
+            status_code=500,
+            headers={"X-Request-ID": rid} if rid else None,
+        )
 
 
 def unavailable_response() -> dict[int | str, dict[str, Any]]:

@@ -40,9 +40,17 @@ class ObservedReader(WarehouseReader):
         return switched
 
 
-def service_app(settings: Settings, *, service: str, title: str, description: str,
-                warmers: Mapping[str, Callable[..., Any]], required_tables: tuple[str, ...],
-                with_client: bool = True, extra: ExtraResource | None = None) -> FastAPI:
+def service_app(
+    settings: Settings,
+    *,
+    service: str,
+    title: str,
+    description: str,
+    warmers: Mapping[str, Callable[..., Any]],
+    required_tables: tuple[str, ...],
+    with_client: bool = True,
+    extra: ExtraResource | None = None,
+) -> FastAPI:
     """A FastAPI app whose lifespan opens ``extra``, the warehouse reader and the client.
 
     ``app.state.reader`` serves the published warehouse (``warmers`` are loaded per build);
@@ -72,8 +80,12 @@ def service_app(settings: Settings, *, service: str, title: str, description: st
     app = FastAPI(title=title, description=description, version="1.0", lifespan=lifespan)
     app.state.reader = None
     install_error_handlers(app)
-    metrics = observability.install(app, service, max_body_bytes=settings.services.max_body_bytes,
-                                    log_requests=settings.services.access_log)
+    metrics = observability.install(
+        app,
+        service,
+        max_body_bytes=settings.services.max_body_bytes,
+        log_requests=settings.services.access_log,
+    )
     metrics.watch_reader(lambda: app.state.reader)
     return app
 

@@ -68,19 +68,21 @@ class KeepAliveHttp:
                 _close(conn)
         self._idle.clear()
 
-    async def get(self, host: str, port: int, target: str,
-                  headers: str = "") -> tuple[int, bytes]:
+    async def get(self, host: str, port: int, target: str, headers: str = "") -> tuple[int, bytes]:
         """Status and body of ``GET target``; raises OSError/HttpError/IncompleteReadError.
 
         ``headers``: extra header lines, each ending in CRLF."""
         return await self.request("GET", host, port, target, headers)
 
-    async def request(self, method: str, host: str, port: int, target: str,
-                      headers: str = "") -> tuple[int, bytes]:
+    async def request(
+        self, method: str, host: str, port: int, target: str, headers: str = ""
+    ) -> tuple[int, bytes]:
         """``get`` with another bodiless method (e.g. POST with query parameters)."""
         body = "Content-Length: 0\r\n" if method != "GET" else ""
-        request = (f"{method} {target} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                   f"Accept: application/json\r\n{body}{headers}\r\n").encode("latin-1")
+        request = (
+            f"{method} {target} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Accept: application/json\r\n{body}{headers}\r\n"
+        ).encode("latin-1")
         idle = self._idle.setdefault((host, port), [])
         while idle:  # a reused connection may have been closed by the server meanwhile
             conn = idle.pop()
@@ -91,8 +93,9 @@ class KeepAliveHttp:
         conn = await asyncio.open_connection(host, port)
         return await self._exchange(conn, request, idle, reused=False)
 
-    async def _exchange(self, conn: Conn, request: bytes, idle: list[Conn],
-                        reused: bool) -> tuple[int, bytes]:
+    async def _exchange(
+        self, conn: Conn, request: bytes, idle: list[Conn], reused: bool
+    ) -> tuple[int, bytes]:
         reader, writer = conn
         done = False
         try:
@@ -158,17 +161,21 @@ class ServiceClient:
         try:
             async with asyncio.timeout(self.timeout_s):
                 status, body = await self._http.get(host, port, target, self._headers(service))
-        except (TimeoutError, OSError, HttpError, asyncio.IncompleteReadError,
-                asyncio.LimitOverrunError, _StaleConnection) as exc:
+        except (
+            TimeoutError,
+            OSError,
+            HttpError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            _StaleConnection,
+        ) as exc:
             reason = "timeout" if isinstance(exc, TimeoutError) else "unreachable"
-            self._failed(service, reason, "%s unreachable: %s %s", service,
-                         type(exc).__name__, target)
+            self._failed(service, reason, "%s unreachable: %s %s", service, type(exc).__name__, target)
             return None
         if status // 100 != 2:
             if service == "events" and status in (401, 403):
                 self.events_key.rejected()
-            self._failed(service, f"http_{status}", "%s answered %s for %s", service, status,
-                         target)
+            self._failed(service, f"http_{status}", "%s answered %s for %s", service, status, target)
             return None
         try:
             parsed = orjson.loads(body)
@@ -185,8 +192,7 @@ class ServiceClient:
         try:
             return [int(e["track_id"]) for e in body["events"]]
         except (KeyError, TypeError, ValueError):
-            self._failed("events", "bad_body", "events answered an unexpected body for user %s",
-                         user_id)
+            self._failed("events", "bad_body", "events answered an unexpected body for user %s", user_id)
             return None
 
 

@@ -36,8 +36,9 @@ class KeyedLists:
     scores: np.ndarray | None  # float64, or None when the lists carry no score
 
     @classmethod
-    def from_query(cls, con: duckdb.DuckDBPyConnection, sql: str,
-                   params: list[object] | None = None) -> KeyedLists:
+    def from_query(
+        cls, con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None
+    ) -> KeyedLists:
         """Build from a query returning ``key, value[, score]`` ordered by key, then rank."""
         cols = con.execute(sql, params or []).fetchnumpy()
         names = list(cols)
@@ -79,10 +80,12 @@ class KeyedLists:
     def values_of(self, key: int) -> list[int]:
         """Just the values of ``key``'s list (empty if the key is unknown)."""
         span = self._span(key)
-        return [] if span is None else self.values[span[0]:span[1]].tolist()
+        return [] if span is None else self.values[span[0] : span[1]].tolist()
 
 
-def load_if_small(table: str, sql: str, max_rows: int) -> Callable[[duckdb.DuckDBPyConnection], KeyedLists | None]:
+def load_if_small(
+    table: str, sql: str, max_rows: int
+) -> Callable[[duckdb.DuckDBPyConnection], KeyedLists | None]:
     """Warmer: ``table`` as KeyedLists when it has at most ``max_rows`` rows, else None.
 
     None tells the query helpers to use DuckDB point queries (the table is then expected to
@@ -96,8 +99,9 @@ def load_if_small(table: str, sql: str, max_rows: int) -> Callable[[duckdb.DuckD
     return warm
 
 
-def mapped_or(name: str, fallback: Callable[[duckdb.DuckDBPyConnection], KeyedLists | None]
-              ) -> Callable[[duckdb.DuckDBPyConnection], KeyedLists | None]:
+def mapped_or(
+    name: str, fallback: Callable[[duckdb.DuckDBPyConnection], KeyedLists | None]
+) -> Callable[[duckdb.DuckDBPyConnection], KeyedLists | None]:
     """Warmer: the build's memory-mapped serving list ``name`` (written by the build's
     ``serving`` step, music_recs/serving_arrays.py) if present, else ``fallback``.
 
@@ -110,29 +114,36 @@ def mapped_or(name: str, fallback: Callable[[duckdb.DuckDBPyConnection], KeyedLi
         arrays = serving_arrays.open_lists(serving_arrays.serving_dir(build) / name) if build else None
         if arrays is None:
             return fallback(con)
-        return KeyedLists(keys=arrays.keys, offsets=arrays.offsets, values=arrays.values,
-                          scores=arrays.scores)
+        return KeyedLists(
+            keys=arrays.keys, offsets=arrays.offsets, values=arrays.values, scores=arrays.scores
+        )
 
     return warm
 
 
 def load_recs_final(max_rows: int) -> Callable[[duckdb.DuckDBPyConnection], KeyedLists | None]:
     """``recs_final`` keyed by user (in rank order): mapped, else in memory if small enough."""
-    return mapped_or("recs_final", load_if_small(
-        Tables.RecsFinal,
-        f"SELECT {C.User}::BIGINT, {C.Item}::BIGINT, {C.Score}::DOUBLE FROM {Tables.RecsFinal} "
-        f"ORDER BY {C.User}, {C.Rank}",
-        max_rows,
-    ))
+    return mapped_or(
+        "recs_final",
+        load_if_small(
+            Tables.RecsFinal,
+            f"SELECT {C.User}::BIGINT, {C.Item}::BIGINT, {C.Score}::DOUBLE FROM {Tables.RecsFinal} "
+            f"ORDER BY {C.User}, {C.Rank}",
+            max_rows,
+        ),
+    )
 
 
 def load_heard(max_rows: int) -> Callable[[duckdb.DuckDBPyConnection], KeyedLists | None]:
     """Warehouse ``events`` as user → heard tracks: mapped, else in memory if small enough."""
-    return mapped_or("heard", load_if_small(
-        Tables.Events,
-        f"SELECT {C.User}::BIGINT, {C.Item}::BIGINT FROM {Tables.Events} ORDER BY {C.User}",
-        max_rows,
-    ))
+    return mapped_or(
+        "heard",
+        load_if_small(
+            Tables.Events,
+            f"SELECT {C.User}::BIGINT, {C.Item}::BIGINT FROM {Tables.Events} ORDER BY {C.User}",
+            max_rows,
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -145,8 +156,7 @@ class TrackMap:
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection) -> TrackMap:
         cols = con.execute(
-            f"SELECT {C.RawId}::BIGINT AS r, {C.CanonicalId}::BIGINT AS c FROM {Tables.MapTracks} "
-            "ORDER BY r"
+            f"SELECT {C.RawId}::BIGINT AS r, {C.CanonicalId}::BIGINT AS c FROM {Tables.MapTracks} ORDER BY r"
         ).fetchnumpy()
         return cls(np.asarray(cols["r"], dtype=np.int64), np.asarray(cols["c"], dtype=np.int64))
 
@@ -220,8 +230,7 @@ def load_item_genres(con: duckdb.DuckDBPyConnection) -> KeyedLists:
     """``item_genres`` keyed by canonical track id (a track's genres)."""
     return KeyedLists.from_query(
         con,
-        f"SELECT {C.Item}::BIGINT, {C.Genre}::BIGINT FROM {Tables.ItemGenres} "
-        f"ORDER BY {C.Item}, {C.Genre}",
+        f"SELECT {C.Item}::BIGINT, {C.Genre}::BIGINT FROM {Tables.ItemGenres} ORDER BY {C.Item}, {C.Genre}",
     )
 
 

@@ -87,8 +87,7 @@ class WarningLimiter:
         suppressed = self._suppressed.pop(key, 0)
         if suppressed:
             msg += f" ({suppressed} more like it suppressed in the last {self.interval_s:g} s)"
-        self.logger.warning(msg, *args, extra={"data": {"dependency": key,
-                                                        "suppressed": suppressed}})
+        self.logger.warning(msg, *args, extra={"data": {"dependency": key, "suppressed": suppressed}})
         return True
 
 
@@ -102,37 +101,52 @@ class ServiceMetrics:
         ProcessCollector(registry=r)
         PlatformCollector(registry=r)
         GCCollector(registry=r)
-        Gauge("music_recs_service_info", "The service this process runs.", ["service"],
-              registry=r).labels(service).set(1)
+        Gauge("music_recs_service_info", "The service this process runs.", ["service"], registry=r).labels(
+            service
+        ).set(1)
         self.requests = Counter(
-            "music_recs_http_requests", "HTTP requests answered, by route template and status.",
-            ["method", "route", "status"], registry=r)
+            "music_recs_http_requests",
+            "HTTP requests answered, by route template and status.",
+            ["method", "route", "status"],
+            registry=r,
+        )
         self.latency = Histogram(
             "music_recs_http_request_duration_seconds",
             "Time from the request's arrival to the end of its response.",
-            ["method", "route", "status"], buckets=LATENCY_BUCKETS, registry=r)
+            ["method", "route", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.degraded = Counter(
             "music_recs_degraded_answers",
             "Answers built without a dependency (one per dependency named in `degraded`).",
-            ["dependency"], registry=r)
+            ["dependency"],
+            registry=r,
+        )
         self.dependency_failures = Counter(
             "music_recs_dependency_failures",
             "Calls to another service that failed (timeout, refused, non-2xx, bad body).",
-            ["dependency", "reason"], registry=r)
+            ["dependency", "reason"],
+            registry=r,
+        )
         events = r if service == "events" else None  # only the events process writes
         self.events_written = Counter(
             "music_recs_events_written",
             "Listens the events service was asked to store: stored (new row), replayed "
             "(same Idempotency-Key, no new row) or failed (not stored, 503).",
-            ["outcome"], registry=events)
+            ["outcome"],
+            registry=events,
+        )
         self.events_store_writable = Gauge(
             "music_recs_events_store_writable",
             "1 while the events SQLite accepts writes (0 after a failed write until one works).",
-            registry=events)
+            registry=events,
+        )
         self.builds_rejected = Counter(
             "music_recs_warehouse_builds_rejected",
             "Newer published builds that could not be opened (the previous one stays served).",
-            registry=r)
+            registry=r,
+        )
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._reader: Callable[[], Any] | None = None
 
@@ -170,16 +184,19 @@ class _WarehouseCollector:
         return []  # unchecked collector: its series depend on the served build
 
     def collect(self) -> list[Any]:
-        up = GaugeMetricFamily("music_recs_warehouse_up",
-                               "1 while a warehouse build is open and served.")
-        info = GaugeMetricFamily("music_recs_warehouse_build_info",
-                                 "The served build (value 1, id in the label).",
-                                 labels=["build_id"])
+        up = GaugeMetricFamily("music_recs_warehouse_up", "1 while a warehouse build is open and served.")
+        info = GaugeMetricFamily(
+            "music_recs_warehouse_build_info",
+            "The served build (value 1, id in the label).",
+            labels=["build_id"],
+        )
         age = GaugeMetricFamily(
             "music_recs_warehouse_build_age_seconds",
-            "Seconds since the served build was made (build_info.built_at, else the file's mtime).")
-        switches = CounterMetricFamily("music_recs_warehouse_switches",
-                                       "Builds switched to since the process started.")
+            "Seconds since the served build was made (build_info.built_at, else the file's mtime).",
+        )
+        switches = CounterMetricFamily(
+            "music_recs_warehouse_switches", "Builds switched to since the process started."
+        )
         reader = self.get_reader()
         facts = None
         if reader is not None:
@@ -205,8 +222,9 @@ class _WarehouseCollector:
 class ObservabilityMiddleware:
     """Request id, body cap, metrics and the JSON access log, in one pure ASGI pass."""
 
-    def __init__(self, app: ASGIApp, *, metrics: ServiceMetrics, max_body_bytes: int,
-                 log_requests: bool) -> None:
+    def __init__(
+        self, app: ASGIApp, *, metrics: ServiceMetrics, max_body_bytes: int, log_requests: bool
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
@@ -244,8 +262,9 @@ class ObservabilityMiddleware:
             if length is not None:
                 too_large = not length.isdigit() or int(length) > self.max_body_bytes
             if too_large:
-                await _json_error(send_with_id, 413, "request body larger than "
-                                  f"{self.max_body_bytes} bytes", rid)
+                await _json_error(
+                    send_with_id, 413, f"request body larger than {self.max_body_bytes} bytes", rid
+                )
             elif length is None and scope["method"] in ("POST", "PUT", "PATCH"):
                 await self.app(scope, _capped(receive, self.max_body_bytes), send_with_id)
             else:
@@ -259,12 +278,28 @@ class ObservabilityMiddleware:
             if self.log_requests and access_log.isEnabledFor(logging.INFO):
                 # makeRecord + handle: what .info() does, minus its walk up the (deep) stack
                 # to find the caller, which cost more than the rest of the line
-                access_log.handle(access_log.makeRecord(
-                    access_log.name, logging.INFO, __file__, 0, "request", None, None,
-                    extra={"data": {
-                        "method": scope["method"], "path": scope["path"], "route": template,
-                        "status": status, "duration_ms": round(seconds * 1000, 3),
-                        "request_id": rid, "service": self.metrics.service}}))
+                access_log.handle(
+                    access_log.makeRecord(
+                        access_log.name,
+                        logging.INFO,
+                        __file__,
+                        0,
+                        "request",
+                        None,
+                        None,
+                        extra={
+                            "data": {
+                                "method": scope["method"],
+                                "path": scope["path"],
+                                "route": template,
+                                "status": status,
+                                "duration_ms": round(seconds * 1000, 3),
+                                "request_id": rid,
+                                "service": self.metrics.service,
+                            }
+                        },
+                    )
+                )
 
 
 class BodyTooLarge(HTTPException):
@@ -294,10 +329,17 @@ async def _json_error(send: Send, status: int, detail: str, rid: str) -> None:
     import orjson
 
     body = orjson.dumps({"detail": detail, "request_id": rid})
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode("ascii")),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode("ascii")),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -317,17 +359,16 @@ def build_facts(con: Any) -> dict[str, Any]:
 
     built_at: float | None = None
     try:
-        row = con.execute(
-            f"SELECT {C.Value} FROM {Tables.BuildInfo} WHERE {C.Key} = 'built_at'"
-        ).fetchone()
+        row = con.execute(f"SELECT {C.Value} FROM {Tables.BuildInfo} WHERE {C.Key} = 'built_at'").fetchone()
         if row and row[0]:
             built_at = datetime.fromisoformat(str(row[0])).timestamp()
     except Exception:  # noqa: BLE001 - no build_info / odd value: fall back to the file
         built_at = None
     if built_at is None:
         try:
-            path = con.execute("SELECT path FROM duckdb_databases() "
-                               "WHERE database_name = current_database()").fetchone()
+            path = con.execute(
+                "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+            ).fetchone()
             built_at = os.stat(path[0]).st_mtime if path and path[0] else None
         except Exception:  # noqa: BLE001
             built_at = None
@@ -340,8 +381,9 @@ def install(app: FastAPI, service: str, *, max_body_bytes: int, log_requests: bo
     app.state.metrics = metrics
     if log_requests:
         route_access_log_to_files()
-    app.add_middleware(ObservabilityMiddleware, metrics=metrics, max_body_bytes=max_body_bytes,
-                       log_requests=log_requests)
+    app.add_middleware(
+        ObservabilityMiddleware, metrics=metrics, max_body_bytes=max_body_bytes, log_requests=log_requests
+    )
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus_metrics() -> Response:

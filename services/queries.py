@@ -28,8 +28,7 @@ def personal_recs(wh: Session, user_id: int, k: int) -> list[tuple[int, float]]:
     # no ORDER BY/LIMIT in SQL: DuckDB's top-N skips the zone-map pruning of the user filter
     # and would scan the table; a user's list is short, so sorting it here costs nothing
     rows = wh.cursor.execute(
-        f"SELECT {C.Item}::BIGINT, {C.Score}::DOUBLE, {C.Rank} FROM {Tables.RecsFinal} "
-        f"WHERE {C.User} = ?",
+        f"SELECT {C.Item}::BIGINT, {C.Score}::DOUBLE, {C.Rank} FROM {Tables.RecsFinal} WHERE {C.User} = ?",
         [user_id],
     ).fetchall()
     rows.sort(key=lambda r: r[2])

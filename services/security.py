@@ -28,7 +28,9 @@ log = logging.getLogger("services.security")
 
 API_KEY_HEADER = "X-API-Key"
 api_key_header = APIKeyHeader(
-    name=API_KEY_HEADER, auto_error=False, scheme_name="EventsApiKey",
+    name=API_KEY_HEADER,
+    auto_error=False,
+    scheme_name="EventsApiKey",
     description="Key of the events routes (MUSIC_RECS_EVENTS_API_KEYS).",
 )
 KEY_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -70,12 +72,14 @@ def server_keys(settings: Settings) -> list[str]:
         os.replace(tmp, path)
         key = _read_key_file(path)
         assert key is not None
-        log.warning("MUSIC_RECS_EVENTS_API_KEYS is not set: generated a random events API key "
-                    "in %s (send it as %s; set MUSIC_RECS_EVENTS_API_KEYS in production)",
-                    path, API_KEY_HEADER)
+        log.warning(
+            "MUSIC_RECS_EVENTS_API_KEYS is not set: generated a random events API key "
+            "in %s (send it as %s; set MUSIC_RECS_EVENTS_API_KEYS in production)",
+            path,
+            API_KEY_HEADER,
+        )
     else:
-        log.warning("MUSIC_RECS_EVENTS_API_KEYS is not set: the events routes accept the key "
-                    "in %s", path)
+        log.warning("MUSIC_RECS_EVENTS_API_KEYS is not set: the events routes accept the key in %s", path)
     return [key]
 
 
@@ -101,12 +105,14 @@ class ClientKey:
         self._cached = None
 
 
-async def require_api_key(request: Request,
-                          key: Annotated[str | None, Security(api_key_header)]) -> None:
+async def require_api_key(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> None:
     """Dependency of the protected routes: 401 without a key, 403 with a wrong one."""
     if not key:
-        raise HTTPException(401, f"missing API key: send it in the {API_KEY_HEADER} header",
-                            headers={"WWW-Authenticate": "ApiKey"})
+        raise HTTPException(
+            401,
+            f"missing API key: send it in the {API_KEY_HEADER} header",
+            headers={"WWW-Authenticate": "ApiKey"},
+        )
     given = key.encode("utf-8", "surrogateescape")
     if not any(hmac.compare_digest(given, k) for k in request.app.state.api_keys):
         raise HTTPException(403, "wrong API key")

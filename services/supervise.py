@@ -56,8 +56,10 @@ def events_api_key_hint() -> str:
         var = "MUSIC_RECS_EVENTS_API_KEYS=<secret>[,<another>]"
     else:
         var = "MUSIC_RECS_EVENTS_API_KEY=<secret>"
-    return (f"events API key: export {var} (or put it in .env) before `make serve`; "
-            "clients send it in the X-API-Key header")
+    return (
+        f"events API key: export {var} (or put it in .env) before `make serve`; "
+        "clients send it in the X-API-Key header"
+    )
 
 
 def run_dir(settings: Settings) -> Path:
@@ -133,8 +135,10 @@ def write_config(settings: Settings, services: Sequence[str]) -> Path:
     """Write the configuration into the run folder; return its path."""
     sock = socket_path(settings)
     if len(os.fsencode(sock)) > _MAX_SOCKET_PATH:
-        raise ValueError(f"control socket path too long for a unix socket: {sock}; "
-                         "set MUSIC_RECS_DATA_DIR to a shorter path")
+        raise ValueError(
+            f"control socket path too long for a unix socket: {sock}; "
+            "set MUSIC_RECS_DATA_DIR to a shorter path"
+        )
     path = config_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     Path(os.path.abspath(settings.logs_dir)).mkdir(parents=True, exist_ok=True)
@@ -149,8 +153,11 @@ def supervise(settings: Settings, services: Sequence[str]) -> int:
     from supervisor import supervisord
 
     conf = write_config(settings, services)
-    print(f"supervising {', '.join(services)} (config {conf}); stop with Ctrl-C or SIGTERM; "
-          f"status: {shlex.quote(sys.executable)} -m services.run ctl status", file=sys.stderr)
+    print(
+        f"supervising {', '.join(services)} (config {conf}); stop with Ctrl-C or SIGTERM; "
+        f"status: {shlex.quote(sys.executable)} -m services.run ctl status",
+        file=sys.stderr,
+    )
     print(events_api_key_hint(), file=sys.stderr)
     supervisord.main(args=["-c", str(conf), "-n"])
     return 0
@@ -162,8 +169,10 @@ def ctl(settings: Settings, args: Sequence[str]) -> int:
 
     conf = config_path(settings)
     if not conf.is_file():
-        print(f"no supervisord configuration at {conf}: is `make serve` running with these "
-              "settings?", file=sys.stderr)
+        print(
+            f"no supervisord configuration at {conf}: is `make serve` running with these settings?",
+            file=sys.stderr,
+        )
         return 1
     try:
         supervisorctl.main(args=["-c", str(conf), *args])

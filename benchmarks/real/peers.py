@@ -52,7 +52,9 @@ def ndcg(recs: pd.DataFrame, truth: pd.DataFrame, users: np.ndarray, k: int = VA
     n_rel = np.bincount(rows, minlength=len(users))
     rel = set(zip(rows.tolist(), t[io.ITEM].to_numpy(dtype=np.int64).tolist()))
     disc = 1.0 / np.log2(np.arange(2, k + 2))
-    hits = np.array([[(r, it) in rel for it in lists[r]] for r in range(len(users))], dtype=float).reshape(len(users), k)
+    hits = np.array([[(r, it) in rel for it in lists[r]] for r in range(len(users))], dtype=float).reshape(
+        len(users), k
+    )
     dcg = (hits * disc).sum(axis=1)
     ideal = np.cumsum(disc)[np.minimum(n_rel, k) - 1]
     return float(np.mean(dcg / ideal))
@@ -86,23 +88,37 @@ def make_models(cfg: dict, als_params: dict) -> dict[str, tp.Callable[[], tp.Any
     from implicit.nearest_neighbours import BM25Recommender, CosineRecommender
     from rectools.model_selection import TimeRangeSplitter
     from rectools.models import EASEModel, ImplicitALSWrapperModel, ImplicitItemKNNWrapperModel, PopularModel
-    from rectools.models.ranking import (CandidateGenerator, CandidateRankingModel, CatBoostReranker,
-                                         PerUserNegativeSampler)
+    from rectools.models.ranking import (
+        CandidateGenerator,
+        CandidateRankingModel,
+        CatBoostReranker,
+        PerUserNegativeSampler,
+    )
 
     seed, threads = int(cfg["seed"]), int(cfg["threads"])
 
     def als():
-        return ImplicitALSWrapperModel(AlternatingLeastSquares(
-            factors=int(als_params["factors"]), regularization=float(als_params["regularization"]),
-            alpha=float(als_params["alpha"]), iterations=int(cfg["als_iterations"]),
-            random_state=seed, num_threads=threads))
+        return ImplicitALSWrapperModel(
+            AlternatingLeastSquares(
+                factors=int(als_params["factors"]),
+                regularization=float(als_params["regularization"]),
+                alpha=float(als_params["alpha"]),
+                iterations=int(cfg["als_iterations"]),
+                random_state=seed,
+                num_threads=threads,
+            )
+        )
 
     def ease():
         return EASEModel(regularization=float(cfg["ease_regularization"]), recommend_n_threads=threads)
 
     def knn(kind: str):
         k = int(cfg[f"knn_{kind}_neighbours"])
-        inner = CosineRecommender(K=k, num_threads=threads) if kind == "cosine" else BM25Recommender(K=k, num_threads=threads)
+        inner = (
+            CosineRecommender(K=k, num_threads=threads)
+            if kind == "cosine"
+            else BM25Recommender(K=k, num_threads=threads)
+        )
         return ImplicitItemKNNWrapperModel(inner)
 
     def two_stage():
@@ -112,14 +128,30 @@ def make_models(cfg: dict, als_params: dict) -> dict[str, tp.Callable[[], tp.Any
             CandidateGenerator(ease(), num_candidates=50, keep_ranks=True, keep_scores=True),
             CandidateGenerator(knn("bm25"), num_candidates=50, keep_ranks=True, keep_scores=True),
         ]
-        splitter = TimeRangeSplitter(test_size=f"{int(cfg['valid_days'])}D", n_splits=1,
-                                     filter_already_seen=True, filter_cold_items=True, filter_cold_users=True)
-        reranker = CatBoostReranker(CatBoostRanker(loss_function="YetiRank", iterations=int(cfg["catboost_iterations"]),
-                                                   random_seed=seed, thread_count=threads, verbose=False,
-                                                   allow_writing_files=False))
-        return CandidateRankingModel(gens, splitter, reranker,
-                                     sampler=PerUserNegativeSampler(n_negatives=3, random_state=seed),
-                                     feature_collector=HistoryFeatures())
+        splitter = TimeRangeSplitter(
+            test_size=f"{int(cfg['valid_days'])}D",
+            n_splits=1,
+            filter_already_seen=True,
+            filter_cold_items=True,
+            filter_cold_users=True,
+        )
+        reranker = CatBoostReranker(
+            CatBoostRanker(
+                loss_function="YetiRank",
+                iterations=int(cfg["catboost_iterations"]),
+                random_seed=seed,
+                thread_count=threads,
+                verbose=False,
+                allow_writing_files=False,
+            )
+        )
+        return CandidateRankingModel(
+            gens,
+            splitter,
+            reranker,
+            sampler=PerUserNegativeSampler(n_negatives=3, random_state=seed),
+            feature_collector=HistoryFeatures(),
+        )
 
     return {
         "RecTools: Popular": PopularModel,
@@ -131,7 +163,9 @@ def make_models(cfg: dict, als_params: dict) -> dict[str, tp.Callable[[], tp.Any
     }
 
 
-def nested(train: pd.DataFrame, valid_days: int, max_users: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+def nested(
+    train: pd.DataFrame, valid_days: int, max_users: int, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """(fit pairs, validation pairs, validation users with fit history): the main process's cut."""
     last = train[io.DATETIME].max()
     cut = last - pd.Timedelta(days=valid_days)
@@ -171,7 +205,9 @@ def main(argv: list[str] | None = None) -> None:
     from rectools.dataset import Dataset
 
     train, users, cfg = io.read_inputs(args.io)
-    log(f"rectools {rectools.__version__}: {len(train)} train pairs, {len(users)} users to recommend, k={cfg['k']}")
+    log(
+        f"rectools {rectools.__version__}: {len(train)} train pairs, {len(users)} users to recommend, k={cfg['k']}"
+    )
     timings: dict[str, float] = {}
     choices: dict[str, tp.Any] = {"rectools": rectools.__version__}
 
@@ -188,8 +224,12 @@ def main(argv: list[str] | None = None) -> None:
         started = time.perf_counter()
         model = factory()
         model.fit(dataset)
-        recs = model.recommend(users, dataset, k=int(cfg["k"]), filter_viewed=True, on_unsupported_targets="warn")
-        io.write_lists(args.io, name, recs.rename(columns={"user_id": io.USER, "item_id": io.ITEM, "rank": io.RANK}))
+        recs = model.recommend(
+            users, dataset, k=int(cfg["k"]), filter_viewed=True, on_unsupported_targets="warn"
+        )
+        io.write_lists(
+            args.io, name, recs.rename(columns={"user_id": io.USER, "item_id": io.ITEM, "rank": io.RANK})
+        )
         timings[name] = time.perf_counter() - started
         log(f"{name}: {len(recs)} rows in {timings[name]:.1f}s")
         io.write_json(args.io, "timings.json", timings)

@@ -30,12 +30,14 @@ def slug(model: str) -> str:
 
 def train_frame(user_ids: np.ndarray, track_ids: np.ndarray, first_day: np.ndarray) -> pd.DataFrame:
     """RecTools' interactions frame: binary weight, datetime = first listen (days since epoch)."""
-    return pd.DataFrame({
-        USER: np.asarray(user_ids, dtype=np.int64),
-        ITEM: np.asarray(track_ids, dtype=np.int64),
-        WEIGHT: np.ones(len(user_ids), dtype=np.float64),
-        DATETIME: pd.to_datetime(np.asarray(first_day, dtype=np.int64), unit="D"),
-    })
+    return pd.DataFrame(
+        {
+            USER: np.asarray(user_ids, dtype=np.int64),
+            ITEM: np.asarray(track_ids, dtype=np.int64),
+            WEIGHT: np.ones(len(user_ids), dtype=np.float64),
+            DATETIME: pd.to_datetime(np.asarray(first_day, dtype=np.int64), unit="D"),
+        }
+    )
 
 
 def write_inputs(folder: Path, train: pd.DataFrame, users: np.ndarray, config: dict) -> None:

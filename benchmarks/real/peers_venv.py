@@ -30,8 +30,16 @@ def create(path: Path = DEFAULT_PATH, requirements: Path = REQUIREMENTS, quiet: 
     q = ["--quiet"] if quiet else []
     subprocess.run([str(python), "-m", "pip", "install", *q, "--upgrade", "pip"], check=True)
     subprocess.run([str(python), "-m", "pip", "install", *q, "-r", str(requirements)], check=True)
-    got = subprocess.run([str(python), "-c", "import rectools, catboost, pyarrow; print(rectools.__version__, catboost.__version__)"],
-                         check=True, capture_output=True, text=True)
+    got = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import rectools, catboost, pyarrow; print(rectools.__version__, catboost.__version__)",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     print(f"{python}: rectools / catboost {got.stdout.strip()}", file=sys.stderr)
     (path / ".installed").write_text(requirements.read_text())
     return python
@@ -44,7 +52,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
     if sys.version_info[:2] != (3, 11):
-        print(f"warning: the pins were resolved for CPython 3.11, this is {sys.version.split()[0]}", file=sys.stderr)
+        print(
+            f"warning: the pins were resolved for CPython 3.11, this is {sys.version.split()[0]}",
+            file=sys.stderr,
+        )
     create(args.path, args.requirements, quiet=not args.verbose)
 
 

@@ -25,9 +25,9 @@ import scipy.sparse as sp
 
 from models_py import metrics as M
 from models_py import popularity
+from models_py.evaluate import EvalData, load_eval_data, table_lists, with_fallback
 from music_recs.tables import Columns as C
 from music_recs.tables import Phases, Tables
-from models_py.evaluate import EvalData, load_eval_data, table_lists, with_fallback
 
 log = logging.getLogger("benchmarks.real")
 
@@ -61,7 +61,9 @@ class TrainLog:
     def matrix(self, mask: np.ndarray | None = None) -> sp.csr_matrix:
         """Binary users x tracks matrix of the pairs (all, or where ``mask``)."""
         rows, cols = (self.rows, self.cols) if mask is None else (self.rows[mask], self.cols[mask])
-        x = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(self.n_users, self.n_tracks))
+        x = sp.csr_matrix(
+            (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(self.n_users, self.n_tracks)
+        )
         x.sum_duplicates()
         x.data[:] = 1.0
         return x
@@ -93,9 +95,15 @@ def load_train_log(con: duckdb.DuckDBPyConnection) -> TrainLog:
     def days(values) -> np.ndarray:
         return (np.asarray(values).astype("datetime64[D]") - EPOCH).astype(np.int64)
 
-    return TrainLog(user_ids, track_ids, rows.astype(np.int64), cols.astype(np.int64),
-                    days(got[C.FirstListen]), days(got[C.LastListen]),
-                    np.asarray(got[C.ListenCount], dtype=np.int64))
+    return TrainLog(
+        user_ids,
+        track_ids,
+        rows.astype(np.int64),
+        cols.astype(np.int64),
+        days(got[C.FirstListen]),
+        days(got[C.LastListen]),
+        np.asarray(got[C.ListenCount], dtype=np.int64),
+    )
 
 
 # -------------------------------------------------------------------------------- nested split
@@ -122,13 +130,17 @@ class NestedSplit:
 
     def describe(self) -> str:
         d = lambda v: str(EPOCH + np.timedelta64(int(v), "D"))  # noqa: E731
-        return (f"fit = train pairs first heard on or before {d(self.cutoff_day)}, validation = the last "
-                f"{self.valid_days} days of train (after it, to {d(self.last_day)}): "
-                f"{int(self.fit_mask.sum())} fit pairs, {len(self.rel_rows)} validation pairs of "
-                f"{len(self.users)} users with fit history")
+        return (
+            f"fit = train pairs first heard on or before {d(self.cutoff_day)}, validation = the last "
+            f"{self.valid_days} days of train (after it, to {d(self.last_day)}): "
+            f"{int(self.fit_mask.sum())} fit pairs, {len(self.rel_rows)} validation pairs of "
+            f"{len(self.users)} users with fit history"
+        )
 
 
-def nested_split(train: TrainLog, valid_frac: float = 0.1, max_users: int = 50_000, seed: int = 42) -> NestedSplit:
+def nested_split(
+    train: TrainLog, valid_frac: float = 0.1, max_users: int = 50_000, seed: int = 42
+) -> NestedSplit:
     """Validation = the pairs of the last ``valid_frac`` of train by first-listen date (the
     cut is the date at that quantile of the pairs; at least one day); at most ``max_users``
     validation users (seeded sample)."""
@@ -159,12 +171,16 @@ def validation_ndcg(positions: np.ndarray, split: NestedSplit, k: int = 5) -> fl
 
 
 # ----------------------------------------------------------------------------------- our lists
-def find_half_life(con: duckdb.DuckDBPyConnection, db_path: Path, artifacts_dir: Path | None) -> tuple[float | None, str]:
+def find_half_life(
+    con: duckdb.DuckDBPyConnection, db_path: Path, artifacts_dir: Path | None
+) -> tuple[float | None, str]:
     """The half-life the build's popularity step chose: its ``popularity.json`` artifact if
     found, else the grid value whose ranking reproduces ``recs_popular``; None if neither."""
     stem = Path(db_path).resolve().stem
     places = [Path(artifacts_dir) / stem] if artifacts_dir else []
-    places.append(Path(db_path).resolve().parent.parent / "artifacts" / stem)  # warehouse/builds/x -> warehouse/artifacts/x
+    places.append(
+        Path(db_path).resolve().parent.parent / "artifacts" / stem
+    )  # warehouse/builds/x -> warehouse/artifacts/x
     try:
         from music_recs.config import Settings
 
@@ -184,17 +200,23 @@ def find_half_life(con: duckdb.DuckDBPyConnection, db_path: Path, artifacts_dir:
     return None, f"no popularity.json and no grid half-life reproduces {Tables.RecsPopular}"
 
 
-def popularity_lists(con: duckdb.DuckDBPyConnection, data: EvalData, half_life: float | None, k: int) -> np.ndarray:
+def popularity_lists(
+    con: duckdb.DuckDBPyConnection, data: EvalData, half_life: float | None, k: int
+) -> np.ndarray:
     """``evaluate``'s popularity list (heard excluded); with an unknown half-life, the
     ``recs_popular`` ranking minus heard tracks (the list ``evaluate`` would use up to its length)."""
     if half_life is not None:
         return popularity.recommend(con, data.train, data.user_ids, half_life, k)
-    ranked = np.asarray(con.execute(f"SELECT {C.Item} FROM {Tables.RecsPopular} ORDER BY {C.Rank}")
-                        .fetchnumpy()[C.Item], dtype=np.int64)
+    ranked = np.asarray(
+        con.execute(f"SELECT {C.Item} FROM {Tables.RecsPopular} ORDER BY {C.Rank}").fetchnumpy()[C.Item],
+        dtype=np.int64,
+    )
     return popularity.recommend(con, data.train, data.user_ids, 0.0, k, ranked=ranked)
 
 
-def our_lists(con: duckdb.DuckDBPyConnection, data: EvalData, pop: np.ndarray, k: int) -> dict[str, np.ndarray]:
+def our_lists(
+    con: duckdb.DuckDBPyConnection, data: EvalData, pop: np.ndarray, k: int
+) -> dict[str, np.ndarray]:
     return {
         "ours: popularity": pop,
         "ours: ALS": with_fallback(table_lists(con, Tables.RecsAls, data.user_ids, k), pop),
@@ -202,7 +224,9 @@ def our_lists(con: duckdb.DuckDBPyConnection, data: EvalData, pop: np.ndarray, k
     }
 
 
-def lists_for_test_users(positions: np.ndarray, rows: np.ndarray, train: TrainLog, n_users: int, k: int) -> np.ndarray:
+def lists_for_test_users(
+    positions: np.ndarray, rows: np.ndarray, train: TrainLog, n_users: int, k: int
+) -> np.ndarray:
     """Track ids (n_users x k, PAD-filled) from a model's column positions for the warm test
     users (``rows``: each test user's train row, -1 = cold; ``positions`` aligned with the warm ones)."""
     out = np.full((n_users, k), M.PAD, dtype=np.int64)

@@ -32,7 +32,9 @@ PAD = -1
 BLOCK_CELLS = 1 << 22
 
 
-def top_k_positions(scores: np.ndarray, heard: sp.csr_matrix, k: int, positive_only: bool = False) -> np.ndarray:
+def top_k_positions(
+    scores: np.ndarray, heard: sp.csr_matrix, k: int, positive_only: bool = False
+) -> np.ndarray:
     """Per row the columns of the ``k`` best scores, heard columns excluded (PAD when fewer
     remain; with ``positive_only`` also scores <= 0), best first, ties by column order.
     ``scores`` is modified in place."""
@@ -47,7 +49,11 @@ def top_k_positions(scores: np.ndarray, heard: sp.csr_matrix, k: int, positive_o
     kk = min(k, n_cols)
     if kk == 0 or n_rows == 0:
         return out
-    part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk] if kk < n_cols else np.tile(np.arange(n_cols), (n_rows, 1))
+    part = (
+        np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
+        if kk < n_cols
+        else np.tile(np.arange(n_cols), (n_rows, 1))
+    )
     part_scores = np.take_along_axis(scores, part, axis=1)
     order = np.lexsort((part, -part_scores), axis=1)
     cols = np.take_along_axis(part, order, axis=1)
@@ -83,7 +89,7 @@ class EASE:
         b[np.diag_indices_from(b)] = 0.0
         return b
 
-    def fit(self, x: sp.csr_matrix) -> "EASE":
+    def fit(self, x: sp.csr_matrix) -> EASE:
         x = sp.csr_matrix(x, dtype=np.float64)
         x.data[:] = 1.0
         self.items = self._modelled(x)
@@ -92,8 +98,14 @@ class EASE:
         return self
 
     @classmethod
-    def grid(cls, x: sp.csr_matrix, x_rows: sp.csr_matrix, regularizations: tuple[float, ...], k: int,
-             max_items: int = 12_000) -> dict[float, np.ndarray]:
+    def grid(
+        cls,
+        x: sp.csr_matrix,
+        x_rows: sp.csr_matrix,
+        regularizations: tuple[float, ...],
+        k: int,
+        max_items: int = 12_000,
+    ) -> dict[float, np.ndarray]:
         """``EASE(lam, max_items).fit(x).recommend(x_rows, k)`` for every ``lam``, from one
         eigendecomposition X'X = V diag(e) V' instead of one inverse per value:
         P = V diag(1 / (e + lam)) V', and for an unheard item the score x_u B = -(x_u P)_j / P_jj
@@ -143,19 +155,30 @@ class EASE:
 class ItemKNN:
     """implicit's item-item similarity (cosine or BM25) with K neighbours per item."""
 
-    def __init__(self, kind: str, neighbours: int, num_threads: int = 1, k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(
+        self, kind: str, neighbours: int, num_threads: int = 1, k1: float = 1.2, b: float = 0.75
+    ) -> None:
         if kind not in ("cosine", "bm25"):
             raise ValueError(f"kind must be 'cosine' or 'bm25', got {kind!r}")
-        self.kind, self.neighbours, self.num_threads, self.k1, self.b = kind, int(neighbours), num_threads, k1, b
+        self.kind, self.neighbours, self.num_threads, self.k1, self.b = (
+            kind,
+            int(neighbours),
+            num_threads,
+            k1,
+            b,
+        )
         self.similarity: sp.csr_matrix | None = None
 
-    def fit(self, x: sp.csr_matrix) -> "ItemKNN":
+    def fit(self, x: sp.csr_matrix) -> ItemKNN:
         from implicit.nearest_neighbours import BM25Recommender, CosineRecommender
 
         x = sp.csr_matrix(x, dtype=np.float32)
         x.data[:] = 1.0
-        model = (CosineRecommender(K=self.neighbours, num_threads=self.num_threads) if self.kind == "cosine"
-                 else BM25Recommender(K=self.neighbours, K1=self.k1, B=self.b, num_threads=self.num_threads))
+        model = (
+            CosineRecommender(K=self.neighbours, num_threads=self.num_threads)
+            if self.kind == "cosine"
+            else BM25Recommender(K=self.neighbours, K1=self.k1, B=self.b, num_threads=self.num_threads)
+        )
         with warnings.catch_warnings():  # implicit warns that its own normalize() hands itself a COO matrix
             warnings.filterwarnings("ignore", message="Method expects CSR input")
             model.fit(x, show_progress=False)
@@ -181,7 +204,7 @@ class RecencyPopularity:
         self.days = days
         self.scores: np.ndarray | None = None
 
-    def fit(self, cols: np.ndarray, first_day: np.ndarray, n_cols: int, ref_day: int) -> "RecencyPopularity":
+    def fit(self, cols: np.ndarray, first_day: np.ndarray, n_cols: int, ref_day: int) -> RecencyPopularity:
         """``cols``/``first_day``: one entry per (user, track) pair of the phase; ``ref_day``:
         the phase's last day (days since epoch)."""
         cols = np.asarray(cols, dtype=np.int64)
@@ -189,7 +212,9 @@ class RecencyPopularity:
         if self.days is None:
             window = total
         else:
-            window = np.bincount(cols[np.asarray(first_day) > ref_day - self.days], minlength=n_cols).astype(np.float64)
+            window = np.bincount(cols[np.asarray(first_day) > ref_day - self.days], minlength=n_cols).astype(
+                np.float64
+            )
         self.scores = window + total / (total.max(initial=0) + 1.0)  # ties by all-time listeners (exact)
         return self
 

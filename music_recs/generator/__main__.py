@@ -17,8 +17,11 @@ def ensure() -> int:
     """Generate ``settings.scale`` into ``settings.raw_uri`` unless the three files are there."""
     s = get_settings()
     if s.raw_is_s3:
-        print(f"refusing to generate into {s.raw_uri}: raw_uri is an S3 location; generate into a local "
-              f"folder and upload it (make upload), or point MUSIC_RECS_RAW_URI at a local folder", file=sys.stderr)
+        print(
+            f"refusing to generate into {s.raw_uri}: raw_uri is an S3 location; generate into a local "
+            f"folder and upload it (make upload), or point MUSIC_RECS_RAW_URI at a local folder",
+            file=sys.stderr,
+        )
         return 2
     raw = Path(s.raw_uri)
     present = [n for n in RAW_FILES if (raw / f"{n}.parquet").exists()]
@@ -29,8 +32,10 @@ def ensure() -> int:
         print(f"raw_uri {raw} exists and is not a folder", file=sys.stderr)
         return 2
     summary = generate(raw, scale=s.scale, seed=s.seed)
-    print(f"generated scale={s.scale} seed={s.seed} into {raw}: {summary['n_users']} users, "
-          f"{summary['catalog']['n_tracks']} tracks, {summary['n_listens']} listens in {summary['seconds']}s")
+    print(
+        f"generated scale={s.scale} seed={s.seed} into {raw}: {summary['n_users']} users, "
+        f"{summary['catalog']['n_tracks']} tracks, {summary['n_listens']} listens in {summary['seconds']}s"
+    )
     return 0
 
 

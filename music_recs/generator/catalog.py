@@ -100,8 +100,11 @@ class _GenreDrawer:
             while len(menu) < self.MENU:
                 gl = self._draw(int(main[c]), side[c])
                 if n_missing and rng.random() < MISSING_GENRE_TRACK_SHARE * 0.55:
-                    gl = gl[:-1] + [n_genres + int(rng.integers(0, n_missing))] if len(gl) > 1 else gl + [
-                        n_genres + int(rng.integers(0, n_missing))]
+                    gl = (
+                        gl[:-1] + [n_genres + int(rng.integers(0, n_missing))]
+                        if len(gl) > 1
+                        else gl + [n_genres + int(rng.integers(0, n_missing))]
+                    )
                 if gl not in menu:
                     menu.append(gl)
             self.menus.append(menu)
@@ -173,8 +176,12 @@ def build_catalog(p: Preset, seed: int) -> Catalog:
     song_artist = np.repeat(np.arange(A, dtype=np.int32), songs_per_artist)
     first_of_artist = np.zeros(n_songs, dtype=bool)
     first_of_artist[np.concatenate([[0], np.cumsum(songs_per_artist)[:-1]])] = True
-    n_version_albums = int(0.85 * n_versions["single"] + 0.75 * n_versions["remix"] + 0.5 * n_versions["live"]
-                           + n_versions["cover"])
+    n_version_albums = int(
+        0.85 * n_versions["single"]
+        + 0.75 * n_versions["remix"]
+        + 0.5 * n_versions["live"]
+        + n_versions["cover"]
+    )
     n_comp = max(1, int(0.012 * p.albums_per_track * T))
     n_orig_albums = max(A, int(p.albums_per_track * T) - n_version_albums - n_comp - n_shows)
     q = min(1.0, max(0.0, (n_orig_albums - A) / max(1, n_songs - A)))
@@ -182,7 +189,9 @@ def build_catalog(p: Preset, seed: int) -> Catalog:
     song_album = np.cumsum(new_album) - 1
     n_albums_songs = int(song_album[-1]) + 1
     album_is_new = rng.random(n_albums_songs) < NEW_ALBUM_SHARE
-    album_release = np.where(album_is_new, rng.integers(0, 365, n_albums_songs), -rng.integers(1, 3650, n_albums_songs))
+    album_release = np.where(
+        album_is_new, rng.integers(0, 365, n_albums_songs), -rng.integers(1, 3650, n_albums_songs)
+    )
     album_size = np.bincount(song_album, minlength=n_albums_songs)
     song_release = album_release[song_album]
     song_pop = (artist_pop[song_artist] ** 0.8) * rng.lognormal(0.0, 2.0, size=n_songs)
@@ -287,9 +296,11 @@ def build_catalog(p: Preset, seed: int) -> Catalog:
     start = 0
     for a in range(A):  # distinct base titles per artist, so distinct songs never merge
         k = int(songs_per_artist[a])
-        song_base[start:start + k] = nm.unique(nm.title, k)
+        song_base[start : start + k] = nm.unique(nm.title, k)
         start += k
-    show_names = nm.unique(lambda: nm.title() + " " + nm.pick(["подкаст", "podcast", "Show", "радио"]), n_shows)
+    show_names = nm.unique(
+        lambda: nm.title() + " " + nm.pick(["подкаст", "podcast", "Show", "радио"]), n_shows
+    )
 
     cluster_artists = np.searchsorted(artist_cluster, np.arange(C + 1))
     artist_lists: list[list[int]] = []
@@ -338,18 +349,24 @@ def build_catalog(p: Preset, seed: int) -> Catalog:
             continue
         kind, ref = album_kind[alb - n_albums_songs]
         if kind == "single":
-            album_names.append(nm.case_noise(song_base[ref]) + nm.pick(["", "", " - Single", " (Remastered)",
-                                                                        " (Deluxe Edition)"]))
+            album_names.append(
+                nm.case_noise(song_base[ref])
+                + nm.pick(["", "", " - Single", " (Remastered)", " (Deluxe Edition)"])
+            )
         elif kind == "remix":
             album_names.append(song_base[ref].title() + nm.pick([" (Remixes)", " [Remixes]", " Remix EP"]))
         elif kind == "live":
-            album_names.append(nm.pick(["Live at ", "Live in ", "Концерт в ", "Unplugged "]) + nm.title().title())
+            album_names.append(
+                nm.pick(["Live at ", "Live in ", "Концерт в ", "Unplugged "]) + nm.title().title()
+            )
         elif kind == "cover":
             album_names.append(nm.case_noise(song_base[ref]) + nm.pick([" (Cover)", "", " [Cover]"]))
         elif kind == "show":
             album_names.append(show_names[ref])
         else:
-            album_names.append(nm.pick(["Хиты ", "Best of ", "Summer Hits ", "Top ", "NOW "]) + str(2000 + ref % 23))
+            album_names.append(
+                nm.pick(["Хиты ", "Best of ", "Summer Hits ", "Top ", "NOW "]) + str(2000 + ref % 23)
+            )
 
     # --- internal order: by (cluster, true artist) ---------------------------------------
     order = np.lexsort((np.arange(T), t_artist, t_cluster))
@@ -377,29 +394,43 @@ def build_catalog(p: Preset, seed: int) -> Catalog:
         all_cluster_sorted = all_cluster
 
     by_id = np.argsort(track_raw_rec, kind="stable")
-    tracks = pa.table({
-        "track_id": pa.array(track_raw_rec[by_id], pa.int64()),
-        "albums": _list_array([album_lists[i] for i in by_id]),
-        "artists": _list_array([artist_lists[i] for i in by_id]),
-        "genres": _list_array([genre_lists[i] for i in by_id]),
-    })
+    tracks = pa.table(
+        {
+            "track_id": pa.array(track_raw_rec[by_id], pa.int64()),
+            "albums": _list_array([album_lists[i] for i in by_id]),
+            "artists": _list_array([artist_lists[i] for i in by_id]),
+            "genres": _list_array([genre_lists[i] for i in by_id]),
+        }
+    )
     genre_names = nm.genre_names(p.n_genres)
-    names = pa.table({
-        "id": pa.array(np.concatenate([track_raw_rec[by_id], album_raw, artist_raw, genre_ids[: p.n_genres]]),
-                       pa.int64()),
-        "type": pa.array(["track"] * T + ["album"] * n_albums + ["artist"] * len(artist_raw)
-                         + ["genre"] * p.n_genres, pa.string()),
-        "name": pa.array([track_names[i] for i in by_id] + album_names + id_names + genre_names, pa.string()),
-    })
-    versions = pa.table({
-        "track_id": pa.array(track_raw_rec[by_id], pa.int64()),
-        "original_track_id": pa.array(orig_raw_rec[by_id], pa.int64()),
-        "version_type": pa.array([VERSION_TYPES[v] for v in t_version[by_id]], pa.string()),
-    })
-    aliases = pa.table({
-        "artist_id": pa.array(artist_raw, pa.int64()),
-        "true_artist_id": pa.array(true_artist_raw[id_owner], pa.int64()),
-    })
+    names = pa.table(
+        {
+            "id": pa.array(
+                np.concatenate([track_raw_rec[by_id], album_raw, artist_raw, genre_ids[: p.n_genres]]),
+                pa.int64(),
+            ),
+            "type": pa.array(
+                ["track"] * T + ["album"] * n_albums + ["artist"] * len(artist_raw) + ["genre"] * p.n_genres,
+                pa.string(),
+            ),
+            "name": pa.array(
+                [track_names[i] for i in by_id] + album_names + id_names + genre_names, pa.string()
+            ),
+        }
+    )
+    versions = pa.table(
+        {
+            "track_id": pa.array(track_raw_rec[by_id], pa.int64()),
+            "original_track_id": pa.array(orig_raw_rec[by_id], pa.int64()),
+            "version_type": pa.array([VERSION_TYPES[v] for v in t_version[by_id]], pa.string()),
+        }
+    )
+    aliases = pa.table(
+        {
+            "artist_id": pa.array(artist_raw, pa.int64()),
+            "true_artist_id": pa.array(true_artist_raw[id_owner], pa.int64()),
+        }
+    )
     return Catalog(
         track_raw_id=track_raw_rec[order],
         track_cluster=t_cluster[order].astype(np.int32),

@@ -26,27 +26,34 @@ from music_recs.generator.truth import save_truth
 from music_recs.generator.users import build_users
 
 RAW_FILES = ("tracks", "catalog_names", "interactions")
-INTERACTIONS_SCHEMA = pa.schema([
-    ("user_id", pa.int32()),
-    ("track_id", pa.int32()),
-    ("track_seq", pa.int16()),
-    ("started_at", pa.timestamp("ns")),
-])
+INTERACTIONS_SCHEMA = pa.schema(
+    [
+        ("user_id", pa.int32()),
+        ("track_id", pa.int32()),
+        ("track_seq", pa.int16()),
+        ("started_at", pa.timestamp("ns")),
+    ]
+)
 YEAR_START_NS = np.datetime64("2022-01-01T00:00:00", "ns").astype(np.int64)
 DAY_NS = 86_400 * 10**9
 
 log = logging.getLogger("generator")
 
 
-def _interactions_table(user_ids: np.ndarray, track_ids: np.ndarray, seq: np.ndarray, day: np.ndarray) -> pa.Table:
+def _interactions_table(
+    user_ids: np.ndarray, track_ids: np.ndarray, seq: np.ndarray, day: np.ndarray
+) -> pa.Table:
     if track_ids.max(initial=0) > np.iinfo(np.int32).max or seq.max(initial=0) > np.iinfo(np.int16).max:
         raise OverflowError("track_id or track_seq does not fit the raw schema (int32 / int16)")
-    return pa.Table.from_arrays([
-        pa.array(user_ids.astype(np.int32)),
-        pa.array(track_ids.astype(np.int32)),
-        pa.array(seq.astype(np.int16)),
-        pa.array(YEAR_START_NS + day.astype(np.int64) * DAY_NS, pa.timestamp("ns")),
-    ], schema=INTERACTIONS_SCHEMA)
+    return pa.Table.from_arrays(
+        [
+            pa.array(user_ids.astype(np.int32)),
+            pa.array(track_ids.astype(np.int32)),
+            pa.array(seq.astype(np.int16)),
+            pa.array(YEAR_START_NS + day.astype(np.int64) * DAY_NS, pa.timestamp("ns")),
+        ],
+        schema=INTERACTIONS_SCHEMA,
+    )
 
 
 def generate(out_dir: Path, scale: str = "demo", seed: int = 42, progress: bool = True) -> dict:
@@ -56,22 +63,36 @@ def generate(out_dir: Path, scale: str = "demo", seed: int = 42, progress: bool 
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     cat = build_catalog(p, seed)
-    log.info("catalog: %d tracks, %d catalog_names rows (%.1fs)", cat.n_tracks, len(cat.catalog_names),
-             time.perf_counter() - t0)
+    log.info(
+        "catalog: %d tracks, %d catalog_names rows (%.1fs)",
+        cat.n_tracks,
+        len(cat.catalog_names),
+        time.perf_counter() - t0,
+    )
     users = build_users(p, cat, seed)
     cum = weekly_cumsum(cat)
     forced = forced_listens(p, cat, users, seed)
     batches = user_batches(p, users)
-    log.info("users: %d in %d batches; %d forced listens (%.1fs)", users.n_users, len(batches), len(forced.user),
-             time.perf_counter() - t0)
+    log.info(
+        "users: %d in %d batches; %d forced listens (%.1fs)",
+        users.n_users,
+        len(batches),
+        len(forced.user),
+        time.perf_counter() - t0,
+    )
 
     tmp = {name: out_dir / f".{name}.parquet.tmp" for name in RAW_FILES}
     pq.write_table(cat.tracks, tmp["tracks"], row_group_size=p.row_group_size)
     pq.write_table(cat.catalog_names, tmp["catalog_names"], row_group_size=p.row_group_size)
     stats = LogStats(users.n_users, cat.n_tracks)
     test_draws = np.zeros(users.n_users)
-    bar = tqdm(total=int(users.n_target.sum()), unit=" listens", unit_scale=True, disable=not progress,
-               desc=f"generate {scale}")
+    bar = tqdm(
+        total=int(users.n_target.sum()),
+        unit=" listens",
+        unit_scale=True,
+        disable=not progress,
+        desc=f"generate {scale}",
+    )
     with pq.ParquetWriter(tmp["interactions"], INTERACTIONS_SCHEMA, compression="zstd") as writer:
         for i, (u0, u1) in enumerate(batches):
             b = sample_batch(cat, users, cum, forced, u0, u1, np.random.default_rng([seed, 4, i]))
@@ -89,8 +110,9 @@ def generate(out_dir: Path, scale: str = "demo", seed: int = 42, progress: bool 
         "seed": seed,
         "n_users": users.n_users,
         **stats.summary(),
-        "catalog": catalog_summary(cat.tracks, cat.catalog_names, cat.track_versions, cat.artist_aliases,
-                                   p.n_missing_genres),
+        "catalog": catalog_summary(
+            cat.tracks, cat.catalog_names, cat.track_versions, cat.artist_aliases, p.n_missing_genres
+        ),
         "seconds": round(time.perf_counter() - t0, 1),
     }
     save_truth(out_dir, cat, users, test_draws, {"scale": scale, "seed": seed, "year": 2022})

@@ -120,9 +120,14 @@ def sample_batch(
     del cw, cc
     fav_slot = np.floor(rng.random(n) * np.maximum(users.n_fav[du], 1)).astype(np.int64)
     artist = users.fav[du, fav_slot].astype(np.int64)
-    seg_lo = np.where(is_pop, 0, np.where(is_fav, cat.artist_start[np.maximum(artist, 0)], cat.cluster_start[cluster]))
-    seg_hi = np.where(is_pop, T, np.where(is_fav, cat.artist_start[np.maximum(artist, 0) + 1],
-                                           cat.cluster_start[cluster + 1]))
+    seg_lo = np.where(
+        is_pop, 0, np.where(is_fav, cat.artist_start[np.maximum(artist, 0)], cat.cluster_start[cluster])
+    )
+    seg_hi = np.where(
+        is_pop,
+        T,
+        np.where(is_fav, cat.artist_start[np.maximum(artist, 0) + 1], cat.cluster_start[cluster + 1]),
+    )
     del artist, cluster, slot, late, r
 
     # the track: binary search in the week's cumulative weights (normal or flattened table)
@@ -134,7 +139,7 @@ def sample_batch(
     n_groups = cum.shape[0] * cum.shape[1]
     bounds = np.searchsorted(group[order], np.arange(n_groups + 1))
     for gw in range(n_groups):
-        idx = order[bounds[gw]:bounds[gw + 1]]
+        idx = order[bounds[gw] : bounds[gw + 1]]
         if not len(idx):
             continue
         row = cum[gw // cum.shape[1], gw % cum.shape[1]]

@@ -44,17 +44,83 @@ _RU_WORDS = (
     "ветер река море время жизнь танец девочка мальчик зима весна осень память навсегда тишина "
     "зеркало сад остров пустыня золото серебро полночь утро кино пепел"
 ).split()
-_COMMON_TITLES = ["Intro", "Outro", "Interlude", "Home", "Paradise", "Forever", "Stay", "Alone",
-                  "Вступление", "Любовь", "Лето", "Dreams", "Runaway", "Skit"]
-_DIACRITIC = {"a": "áàâäãå", "e": "éèêë", "i": "íìîï", "o": "óòôöõ", "u": "úùûü", "n": "ñ", "c": "ç", "y": "ýÿ"}
-_DECOR_BRACKETS = ["(Bonus Track)", "[Explicit]", "(Original Mix)", "(OST)", "[Bonus]", "(Interlude)",
-                   "(Prod. by {x})", "(из к/ф «{x}»)", "(From \"{x}\")", "[Clean]", "(Instrumental)"]
-_FEAT = [" (feat. {x})", " feat. {x}", " ft. {x}", " (ft. {x})", " featuring {x}", " (Featuring {x})", " feat {x}"]
+_COMMON_TITLES = [
+    "Intro",
+    "Outro",
+    "Interlude",
+    "Home",
+    "Paradise",
+    "Forever",
+    "Stay",
+    "Alone",
+    "Вступление",
+    "Любовь",
+    "Лето",
+    "Dreams",
+    "Runaway",
+    "Skit",
+]
+_DIACRITIC = {
+    "a": "áàâäãå",
+    "e": "éèêë",
+    "i": "íìîï",
+    "o": "óòôöõ",
+    "u": "úùûü",
+    "n": "ñ",
+    "c": "ç",
+    "y": "ýÿ",
+}
+_DECOR_BRACKETS = [
+    "(Bonus Track)",
+    "[Explicit]",
+    "(Original Mix)",
+    "(OST)",
+    "[Bonus]",
+    "(Interlude)",
+    "(Prod. by {x})",
+    "(из к/ф «{x}»)",
+    '(From "{x}")',
+    "[Clean]",
+    "(Instrumental)",
+]
+_FEAT = [
+    " (feat. {x})",
+    " feat. {x}",
+    " ft. {x}",
+    " (ft. {x})",
+    " featuring {x}",
+    " (Featuring {x})",
+    " feat {x}",
+]
 MARKERS: dict[str, list[str]] = {
-    "single": ["", "", "", " - Single Version", " (Remastered 2011)", " - Remastered 2011", " (2015 Remaster)"],
-    "remix": [" (Remix)", " ({x} Remix)", " [Remix]", " - Extended Mix", " (Radio Edit)", " (Extended Version)",
-              " (Club Mix)", " - {x} Remix"],
-    "live": [" (Live)", " - Live", " (Live at {x})", " [Live]", " (Acoustic)", " - Acoustic Version", " (Live 2019)"],
+    "single": [
+        "",
+        "",
+        "",
+        " - Single Version",
+        " (Remastered 2011)",
+        " - Remastered 2011",
+        " (2015 Remaster)",
+    ],
+    "remix": [
+        " (Remix)",
+        " ({x} Remix)",
+        " [Remix]",
+        " - Extended Mix",
+        " (Radio Edit)",
+        " (Extended Version)",
+        " (Club Mix)",
+        " - {x} Remix",
+    ],
+    "live": [
+        " (Live)",
+        " - Live",
+        " (Live at {x})",
+        " [Live]",
+        " (Acoustic)",
+        " - Acoustic Version",
+        " (Live 2019)",
+    ],
     "cover": [" (Cover)", " (cover version)", " [Cover]", " (кавер)"],
 }
 GENRE_BASE = (
@@ -89,8 +155,10 @@ class NameMaker:
         # full scale
         self._py = random.Random(int(rng.integers(0, 2**63)))
         self.u = self._py.random
-        self._pools = {script: [self._make_pseudo(script) for _ in range(size)]
-                       for script, size in (("lat", 60_000), ("cyr", 20_000), ("greek", 2_000), ("kana", 5_000))}
+        self._pools = {
+            script: [self._make_pseudo(script) for _ in range(size)]
+            for script, size in (("lat", 60_000), ("cyr", 20_000), ("greek", 2_000), ("kana", 5_000))
+        }
 
     def pick(self, seq):
         return seq[int(self.u() * len(seq))]
@@ -200,7 +268,9 @@ class NameMaker:
             if x < 0.3:
                 alias = name.upper() if name != name.upper() else name.lower()
             elif x < 0.55:
-                plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+                plain = "".join(
+                    c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)
+                )
                 alias = plain if plain != name else self.diacritics(name, 0.5)
             elif x < 0.8:
                 alias = self.space_punct_noise(name)
@@ -239,5 +309,13 @@ class NameMaker:
         return names[:n]
 
     def podcast_episode(self, show: str, k: int) -> str:
-        return str(self.pick([f"Выпуск {k}. {self.title('cyr')}", f"Episode {k}: {self.title('lat')}",
-                                    f"#{k} {self.title()}", f"{show} — {k}"]))
+        return str(
+            self.pick(
+                [
+                    f"Выпуск {k}. {self.title('cyr')}",
+                    f"Episode {k}: {self.title('lat')}",
+                    f"#{k} {self.title()}",
+                    f"{show} — {k}",
+                ]
+            )
+        )

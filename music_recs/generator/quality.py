@@ -43,12 +43,13 @@ def evaluate(raw_dir: Path, n_users: int = 3000, seed: int = 0) -> dict:
     con = duckdb.connect()
     df = con.execute(f"""
         SELECT user_id, track_id, datediff('day', DATE '2022-01-01', started_at::DATE) AS day
-        FROM read_parquet('{raw_dir / 'interactions.parquet'}')""").fetchnumpy()
+        FROM read_parquet('{raw_dir / "interactions.parquet"}')""").fetchnumpy()
     users, u_idx = np.unique(df["user_id"], return_inverse=True)
     tracks, t_idx = np.unique(df["track_id"], return_inverse=True)
     train = df["day"] < TEST_START_DAY
-    X = sp.csr_matrix((np.ones(train.sum(), np.float32), (u_idx[train], t_idx[train])),
-                      shape=(len(users), len(tracks)))
+    X = sp.csr_matrix(
+        (np.ones(train.sum(), np.float32), (u_idx[train], t_idx[train])), shape=(len(users), len(tracks))
+    )
     heard = np.diff(X.indptr) > 0
     test_u, test_t = u_idx[~train], t_idx[~train]
     warm = np.unique(test_u[heard[test_u]])
@@ -62,12 +63,16 @@ def evaluate(raw_dir: Path, n_users: int = 3000, seed: int = 0) -> dict:
     pop_order = np.argsort(-np.asarray(X.sum(axis=0)).ravel(), kind="stable")
     pop = []
     for u in sample:
-        seen = set(X.indices[X.indptr[u]:X.indptr[u + 1]].tolist())
+        seen = set(X.indices[X.indptr[u] : X.indptr[u + 1]].tolist())
         pop.append([t for t in pop_order[: K + len(seen)] if t not in seen][:K])
     pop = np.array(pop)
 
-    model = AlternatingLeastSquares(factors=s.als.factors, iterations=s.als.iterations,
-                                    regularization=s.als.regularization, random_state=s.seed)
+    model = AlternatingLeastSquares(
+        factors=s.als.factors,
+        iterations=s.als.iterations,
+        regularization=s.als.regularization,
+        random_state=s.seed,
+    )
     model.fit((X * s.als.alpha).tocsr(), show_progress=False)
     als, _ = model.recommend(sample, X[sample], N=K, filter_already_liked_items=True)
 
@@ -77,9 +82,13 @@ def evaluate(raw_dir: Path, n_users: int = 3000, seed: int = 0) -> dict:
         sc = truth.score(np.full(len(tracks), users[u]), tracks)
         sc[X[u].indices] = -1.0
         oracle.append(np.argsort(-sc, kind="stable")[:K])
-    result = {"users": int(len(sample)), "warm_test_users": int(len(warm)),
-              "ndcg5_popularity": ndcg_at_k(pop, relevant), "ndcg5_als": ndcg_at_k(als, relevant),
-              "ndcg5_oracle": ndcg_at_k(np.array(oracle), relevant)}
+    result = {
+        "users": int(len(sample)),
+        "warm_test_users": int(len(warm)),
+        "ndcg5_popularity": ndcg_at_k(pop, relevant),
+        "ndcg5_als": ndcg_at_k(als, relevant),
+        "ndcg5_oracle": ndcg_at_k(np.array(oracle), relevant),
+    }
     result["als_over_popularity"] = result["ndcg5_als"] / max(result["ndcg5_popularity"], 1e-12)
     return result
 

@@ -84,11 +84,16 @@ def _get(summary: dict, path: str) -> float:
         name = path.split(".", 1)[1]
         c = summary["catalog"]
         ratios = {
-            "mau_dec_over_jan": lambda: summary["monthly_active_users"][11] / max(summary["monthly_active_users"][0], 1),
-            "listens_nov_over_jan": lambda: summary["monthly_listens"][10] / max(summary["monthly_listens"][0], 1),
+            "mau_dec_over_jan": lambda: (
+                summary["monthly_active_users"][11] / max(summary["monthly_active_users"][0], 1)
+            ),
+            "listens_nov_over_jan": lambda: (
+                summary["monthly_listens"][10] / max(summary["monthly_listens"][0], 1)
+            ),
             "versions_share": lambda: 1 - c["version_types"].get("original", 0) / c["n_tracks"],
-            "track_max_over_median": lambda: summary["listens_per_track"]["max"]
-            / max(summary["listens_per_track"]["median"], 1),
+            "track_max_over_median": lambda: (
+                summary["listens_per_track"]["max"] / max(summary["listens_per_track"]["median"], 1)
+            ),
         }
         return float(ratios[name]())
     node = summary

@@ -19,8 +19,14 @@ MONTH_END = np.cumsum([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 def _dist(x: np.ndarray) -> dict[str, float]:
     q25, med, q75 = np.percentile(x, [25, 50, 75])
-    return {"min": int(x.min()), "q25": float(q25), "median": float(med), "q75": float(q75),
-            "mean": round(float(x.mean()), 2), "max": int(x.max())}
+    return {
+        "min": int(x.min()),
+        "q25": float(q25),
+        "median": float(med),
+        "q75": float(q75),
+        "mean": round(float(x.mean()), 2),
+        "max": int(x.max()),
+    }
 
 
 class LogStats:
@@ -56,16 +62,20 @@ class LogStats:
             "n_tracks_listened": int((self.per_track > 0).sum()),
             "listens_per_user": _dist(active),
             "listens_per_track": _dist(self.per_track),
-            "track_seq": {"mean": round(float((values * self.seq_hist).sum() / max(n, 1)), 1), **seq_q,
-                          "max": int(values[self.seq_hist > 0].max())},
+            "track_seq": {
+                "mean": round(float((values * self.seq_hist).sum() / max(n, 1)), 1),
+                **seq_q,
+                "max": int(values[self.seq_hist > 0].max()),
+            },
             "monthly_listens": self.month_listens.tolist(),
             "monthly_active_users": self.month_users.tolist(),
             "test_window_share": round(self.test_listens / max(n, 1), 4),
         }
 
 
-def catalog_summary(tracks: pa.Table, names: pa.Table, versions: pa.Table, aliases: pa.Table,
-                    n_missing_genres_ids: int) -> dict:
+def catalog_summary(
+    tracks: pa.Table, names: pa.Table, versions: pa.Table, aliases: pa.Table, n_missing_genres_ids: int
+) -> dict:
     """Proportions and messiness counts of the catalog."""
     n_genres = pc.list_value_length(tracks["genres"]).to_numpy(zero_copy_only=False)
     n = len(n_genres)
@@ -91,8 +101,12 @@ def catalog_summary(tracks: pa.Table, names: pa.Table, versions: pa.Table, alias
         | {"5+": round(float((n_genres >= 5).mean()), 4), "max": int(n_genres.max())},
         "distinct_genre_lists": len(genre_lists),
         "top_genre_list_share": round(genre_lists.most_common(1)[0][1] / n, 4),
-        "empty_albums": int((pc.list_value_length(tracks["albums"]).to_numpy(zero_copy_only=False) == 0).sum()),
-        "empty_artists": int((pc.list_value_length(tracks["artists"]).to_numpy(zero_copy_only=False) == 0).sum()),
+        "empty_albums": int(
+            (pc.list_value_length(tracks["albums"]).to_numpy(zero_copy_only=False) == 0).sum()
+        ),
+        "empty_artists": int(
+            (pc.list_value_length(tracks["artists"]).to_numpy(zero_copy_only=False) == 0).sum()
+        ),
         "empty_genres": int((n_genres == 0).sum()),
         "distinct_album_lists": len(set(tuple(x) for x in tracks["albums"].to_pylist())),
         "distinct_artist_lists": len(set(tuple(x) for x in tracks["artists"].to_pylist())),

@@ -21,22 +21,45 @@ from music_recs.generator.dynamics import EXPLORE_GAMMA, N_DAYS, TEST_START_DAY,
 from music_recs.generator.users import Users
 
 TRUTH_DIR = "_truth"
-_TRACK_FIELDS = ("track_raw_id", "track_cluster", "track_artist", "track_pop", "track_release", "track_hype",
-                 "track_tau")
-_USER_FIELDS = ("user_id", "theta0_c", "theta0_w", "theta1_c", "theta1_w", "p_pop", "p_fav", "fav", "n_fav",
-                "explore")
+_TRACK_FIELDS = (
+    "track_raw_id",
+    "track_cluster",
+    "track_artist",
+    "track_pop",
+    "track_release",
+    "track_hype",
+    "track_tau",
+)
+_USER_FIELDS = (
+    "user_id",
+    "theta0_c",
+    "theta0_w",
+    "theta1_c",
+    "theta1_w",
+    "p_pop",
+    "p_fav",
+    "fav",
+    "n_fav",
+    "explore",
+)
 
 
 def save_truth(out_dir: Path, cat: Catalog, users: Users, test_draws: np.ndarray, meta: dict) -> Path:
     """Write `_truth/` under ``out_dir``."""
     d = out_dir / TRUTH_DIR
     d.mkdir(parents=True, exist_ok=True)
-    np.savez(d / "tracks.npz", **{f: getattr(cat, f) for f in _TRACK_FIELDS},
-             cluster_start=cat.cluster_start, artist_start=cat.artist_start)
+    np.savez(
+        d / "tracks.npz",
+        **{f: getattr(cat, f) for f in _TRACK_FIELDS},
+        cluster_start=cat.cluster_start,
+        artist_start=cat.artist_start,
+    )
     np.savez(d / "users.npz", **{f: getattr(users, f) for f in _USER_FIELDS}, test_draws=test_draws)
     pq.write_table(cat.track_versions, d / "track_versions.parquet")
     pq.write_table(cat.artist_aliases, d / "artist_aliases.parquet")
-    (d / "meta.json").write_text(json.dumps({**meta, "test_start_day": TEST_START_DAY}, indent=2, default=str))
+    (d / "meta.json").write_text(
+        json.dumps({**meta, "test_start_day": TEST_START_DAY}, indent=2, default=str)
+    )
     return d
 
 
@@ -63,7 +86,9 @@ class Truth:
         self._raw_order = np.argsort(self._raw)
         self._cluster = tracks["track_cluster"].astype(np.int64)
         self._artist = tracks["track_artist"].astype(np.int64)
-        view = _TrackView(tracks["track_release"], tracks["track_hype"], tracks["track_tau"], tracks["track_pop"])
+        view = _TrackView(
+            tracks["track_release"], tracks["track_hype"], tracks["track_tau"], tracks["track_pop"]
+        )
         start = int(meta.get("test_start_day", TEST_START_DAY))
         cs, ast = tracks["cluster_start"], tracks["artist_start"]
         # per table (0: popularity weights, 1: flattened exploring weights): track, cluster, artist, total
@@ -105,14 +130,17 @@ class Truth:
         """
         user_ids, raw_track_ids = np.asarray(user_ids), np.asarray(raw_track_ids)
         if user_ids.shape != raw_track_ids.shape or user_ids.ndim != 1:
-            raise ValueError(f"user_ids and raw_track_ids must be 1-d of equal length, got "
-                             f"{user_ids.shape} and {raw_track_ids.shape}")
+            raise ValueError(
+                f"user_ids and raw_track_ids must be 1-d of equal length, got "
+                f"{user_ids.shape} and {raw_track_ids.shape}"
+            )
         ui, ti = self._user_index(user_ids), self._track_index(raw_track_ids)
         u = self.u
         c, a = self._cluster[ti], self._artist[ti]
         lam = self._drift
-        p_c = ((1 - lam) * ((u["theta0_c"][ui] == c[:, None]) * u["theta0_w"][ui]).sum(axis=1)
-               + lam * ((u["theta1_c"][ui] == c[:, None]) * u["theta1_w"][ui]).sum(axis=1))
+        p_c = (1 - lam) * ((u["theta0_c"][ui] == c[:, None]) * u["theta0_w"][ui]).sum(axis=1) + lam * (
+            (u["theta1_c"][ui] == c[:, None]) * u["theta1_w"][ui]
+        ).sum(axis=1)
         n_fav = u["n_fav"][ui].astype(np.float64)
         fav_hits = (u["fav"][ui] == a[:, None]).sum(axis=1)
         p_pop = u["p_pop"][ui].astype(np.float64)
@@ -123,7 +151,9 @@ class Truth:
             for g, share in ((0, 1.0 - explore), (1, explore)):
                 w = self._w[g][ti]
                 pop_part = p_pop * w / self._w_all[g]
-                fav_part = np.where(fav_hits > 0, p_fav * fav_hits / np.maximum(n_fav, 1) * w / self._w_artist[g][a], 0.0)
+                fav_part = np.where(
+                    fav_hits > 0, p_fav * fav_hits / np.maximum(n_fav, 1) * w / self._w_artist[g][a], 0.0
+                )
                 clu_part = np.where(p_c > 0, (1 - p_pop - p_fav) * p_c * w / self._w_cluster[g][c], 0.0)
                 per_draw += share * np.nan_to_num(pop_part + fav_part + clu_part)
         return -np.expm1(-u["test_draws"][ui] * per_draw)
@@ -142,7 +172,9 @@ def load_truth(raw_dir: Path) -> Truth:
     """Load `raw_dir/_truth/` written by the generator; a clear error when it is not there."""
     d = Path(raw_dir) / TRUTH_DIR
     if not (d / "users.npz").exists() or not (d / "tracks.npz").exists():
-        raise FileNotFoundError(f"no generator truth under {d} (real data has none; only generated data does)")
+        raise FileNotFoundError(
+            f"no generator truth under {d} (real data has none; only generated data does)"
+        )
     with np.load(d / "tracks.npz") as t, np.load(d / "users.npz") as u:
         tracks = {k: t[k] for k in t.files}
         users = {k: u[k] for k in u.files}

@@ -131,8 +131,19 @@ def build_users(p: Preset, cat: Catalog, seed: int) -> Users:
     fav_tracks = np.where(fav >= 0, artist_tracks[np.maximum(fav, 0)], 0).sum(axis=1)
     p_fav = rng.beta(*P_FAV, N) * np.minimum(1.0, FAV_DEPTH * fav_tracks / n_target)
     return Users(
-        user_id=user_id, n_target=n_target, start=start, window=window, n_days=n_days, phase=phase,
-        theta0_c=theta0_c, theta0_w=theta0_w, theta1_c=theta1_c.astype(np.int16), theta1_w=theta1_w,
-        p_pop=rng.beta(*P_POP, N).astype(np.float32), p_fav=p_fav.astype(np.float32),
-        fav=fav, n_fav=n_fav, explore=explore,
+        user_id=user_id,
+        n_target=n_target,
+        start=start,
+        window=window,
+        n_days=n_days,
+        phase=phase,
+        theta0_c=theta0_c,
+        theta0_w=theta0_w,
+        theta1_c=theta1_c.astype(np.int16),
+        theta1_w=theta1_w,
+        p_pop=rng.beta(*P_POP, N).astype(np.float32),
+        p_fav=p_fav.astype(np.float32),
+        fav=fav,
+        n_fav=n_fav,
+        explore=explore,
     )

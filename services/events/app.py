@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
@@ -37,18 +37,22 @@ from services.api import (
 )
 from services.app_base import Reader, service_app
 from services.events.store import Event, EventStore, IdempotencyConflict, StoreUnavailable
+from services.lookups import TrackMap
 from services.observability import ServiceMetrics
 from services.security import KEY_RESPONSES, require_api_key, server_keys
-from services.lookups import TrackMap
 
 SERVICE = "events"
 REQUIRED = (Tables.MapTracks,)
 RETRY_AFTER_S = 1
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", min_length=1, max_length=200,
-           description="Optional client key of this write: a retry with the same key stores "
-           "no second row and gets the first answer (409 if it named another user or track)."),
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Optional client key of this write: a retry with the same key stores "
+        "no second row and gets the first answer (409 if it named another user or track).",
+    ),
 ]
 YEAR_PATTERN = "^(19[7-9][0-9]|20[0-9][0-9])-"  # years 1970..2099, as documented in the schema
 
@@ -71,8 +75,10 @@ StartedAt = Annotated[
     datetime,
     BeforeValidator(_require_text),
     AfterValidator(_check_year),
-    Field(description="When the listen started: ISO 8601 (years 1970..2099); "
-          "naive times are UTC.", json_schema_extra={"pattern": YEAR_PATTERN}),
+    Field(
+        description="When the listen started: ISO 8601 (years 1970..2099); naive times are UTC.",
+        json_schema_extra={"pattern": YEAR_PATTERN},
+    ),
 ]
 
 
@@ -119,16 +125,23 @@ def _open_store(app: FastAPI, settings: Settings) -> Iterator[EventStore]:
         app.state.store.close()
 
 
-def _record(store: EventStore, reader: WarehouseReader, metrics: ServiceMetrics, user_id: int,
-            track_id: int, started_at: datetime | None, idempotency_key: str | None,
-            status: int) -> Response:
+def _record(
+    store: EventStore,
+    reader: WarehouseReader,
+    metrics: ServiceMetrics,
+    user_id: int,
+    track_id: int,
+    started_at: datetime | None,
+    idempotency_key: str | None,
+    status: int,
+) -> Response:
     try:
         with reader.session() as wh:
             if wh.cache["track_map"].canonical(track_id) is None:
                 raise HTTPException(404, f"track {track_id} is not in the catalog")
     except WarehouseUnavailable:
         pass  # no warehouse yet: record anyway, the next build maps or drops unknown ids
-    ts = started_at if started_at is not None else datetime.now(timezone.utc)
+    ts = started_at if started_at is not None else datetime.now(UTC)
     try:
         event, stored = store.add_once(user_id, track_id, ts, idempotency_key)
     except StoreUnavailable:
@@ -164,50 +177,90 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(StoreUnavailable)
     async def _store_unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": f"events store unavailable: {exc}", "retry_after_s":
-                             RETRY_AFTER_S}, status_code=503,
-                            headers={"Retry-After": str(RETRY_AFTER_S)})
+        return JSONResponse(
+            {"detail": f"events store unavailable: {exc}", "retry_after_s": RETRY_AFTER_S},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
 
     def ready() -> Ready:
         store_facts = app.state.store.check()
         metrics.events_store_writable.set(1 if store_facts.get("writable") else 0)
         wh = app.state.reader.check()
-        return Ready(ready=bool(store_facts["ok"]), service=SERVICE, build_id=wh.get("build_id"),
-                     checks={"events_db": store_facts, "warehouse": wh})
+        return Ready(
+            ready=bool(store_facts["ok"]),
+            service=SERVICE,
+            build_id=wh.get("build_id"),
+            checks={"events_db": store_facts, "warehouse": wh},
+        )
 
     app.include_router(health_router(ready))
-    store_down = {503: {"model": ErrorBody, "description": "The events file cannot be used "
-                        "now (Retry-After)."}}
+    store_down = {
+        503: {"model": ErrorBody, "description": "The events file cannot be used now (Retry-After)."}
+    }
     common = {**KEY_RESPONSES, **store_down}
-    writes = {**common, 404: {"model": ErrorBody, "description": "Unknown track."},
-              409: {"model": ErrorBody, "description": "Idempotency-Key used for another listen."}}
+    writes = {
+        **common,
+        404: {"model": ErrorBody, "description": "Unknown track."},
+        409: {"model": ErrorBody, "description": "Idempotency-Key used for another listen."},
+    }
     protected = [Depends(require_api_key)]
 
-    @app.post("/put", response_model=EventOut, responses=writes, tags=["events"],
-              dependencies=protected,
-              summary="Record a listen (query parameters, first published style)")
-    def put(store: Store, reader: Reader, user_id: UserIdQuery, track_id: TrackIdQuery,
-            started_at: Annotated[StartedAt | None, Query()] = None,
-            idempotency_key: IdempotencyKey = None) -> Response:
+    @app.post(
+        "/put",
+        response_model=EventOut,
+        responses=writes,
+        tags=["events"],
+        dependencies=protected,
+        summary="Record a listen (query parameters, first published style)",
+    )
+    def put(
+        store: Store,
+        reader: Reader,
+        user_id: UserIdQuery,
+        track_id: TrackIdQuery,
+        started_at: Annotated[StartedAt | None, Query()] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response:
         return _record(store, reader, metrics, user_id, track_id, started_at, idempotency_key, 200)
 
-    @app.post("/get", response_model=EventsOut, responses=common, tags=["events"],
-              dependencies=protected,
-              summary="A user's recent listens, newest first (first published style)")
+    @app.post(
+        "/get",
+        response_model=EventsOut,
+        responses=common,
+        tags=["events"],
+        dependencies=protected,
+        summary="A user's recent listens, newest first (first published style)",
+    )
     def get(store: Store, user_id: UserIdQuery, k: EventsKQuery = 10) -> Response:
         return json_response(_recent(store, user_id, k))
 
-    @app.post("/users/{user_id}/events", response_model=EventOut, status_code=201,
-              responses=writes, tags=["events"], dependencies=protected,
-              summary="Record a listen")
-    def post_event(store: Store, reader: Reader, user_id: UserIdPath, body: ListenIn,
-                   idempotency_key: IdempotencyKey = None) -> Response:
-        return _record(store, reader, metrics, user_id, body.track_id, body.started_at,
-                       idempotency_key, 201)
+    @app.post(
+        "/users/{user_id}/events",
+        response_model=EventOut,
+        status_code=201,
+        responses=writes,
+        tags=["events"],
+        dependencies=protected,
+        summary="Record a listen",
+    )
+    def post_event(
+        store: Store,
+        reader: Reader,
+        user_id: UserIdPath,
+        body: ListenIn,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response:
+        return _record(store, reader, metrics, user_id, body.track_id, body.started_at, idempotency_key, 201)
 
-    @app.get("/users/{user_id}/events", response_model=EventsOut, responses=common,
-             tags=["events"], dependencies=protected,
-             summary="A user's recent listens, newest first")
+    @app.get(
+        "/users/{user_id}/events",
+        response_model=EventsOut,
+        responses=common,
+        tags=["events"],
+        dependencies=protected,
+        summary="A user's recent listens, newest first",
+    )
     def list_events(store: Store, user_id: UserIdPath, k: EventsKQuery = 10) -> Response:
         return json_response(_recent(store, user_id, k))
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 SCHEMA = """
@@ -40,12 +40,12 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 def to_text(ts: datetime) -> str:
     """UTC text form of a timestamp (naive timestamps are taken as UTC)."""
     if ts.tzinfo is not None:
-        ts = ts.astimezone(timezone.utc).replace(tzinfo=None)
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
     return ts.strftime(TIME_FORMAT)
 
 
 def from_text(text: str) -> datetime:
-    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
 
 
 class StoreUnavailable(RuntimeError):
@@ -90,7 +90,9 @@ class EventStore:
         con = getattr(self._local, "con", None)
         if con is None:
             con = sqlite3.connect(
-                self.path, timeout=self.busy_timeout_s, isolation_level=None,
+                self.path,
+                timeout=self.busy_timeout_s,
+                isolation_level=None,
                 check_same_thread=False,
             )
             con.execute("PRAGMA synchronous=FULL")
@@ -99,13 +101,15 @@ class EventStore:
                 self._all.append(con)
         return con
 
-    def add(self, user_id: int, track_id: int, started_at: datetime,
-            idempotency_key: str | None = None) -> Event:
+    def add(
+        self, user_id: int, track_id: int, started_at: datetime, idempotency_key: str | None = None
+    ) -> Event:
         """Record one listen; returns once it is on disk."""
         return self.add_once(user_id, track_id, started_at, idempotency_key)[0]
 
-    def add_once(self, user_id: int, track_id: int, started_at: datetime,
-                 idempotency_key: str | None = None) -> tuple[Event, bool]:
+    def add_once(
+        self, user_id: int, track_id: int, started_at: datetime, idempotency_key: str | None = None
+    ) -> tuple[Event, bool]:
         """Record one listen unless ``idempotency_key`` was seen: (the event, stored now?).
 
         Raises :class:`IdempotencyConflict` if the key was used for another user or track,
@@ -114,8 +118,7 @@ class EventStore:
         text = to_text(started_at)
         try:
             cur = self._con().execute(
-                "INSERT INTO events (user_id, track_id, started_at, idempotency_key) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT INTO events (user_id, track_id, started_at, idempotency_key) VALUES (?, ?, ?, ?)",
                 (user_id, track_id, text, idempotency_key),
             )
         except sqlite3.IntegrityError:
@@ -124,8 +127,8 @@ class EventStore:
             first = self._by_key(idempotency_key)
             if first.user_id != user_id or first.track_id != track_id:
                 raise IdempotencyConflict(
-                    f"Idempotency-Key already used for user {first.user_id}, track "
-                    f"{first.track_id}") from None
+                    f"Idempotency-Key already used for user {first.user_id}, track {first.track_id}"
+                ) from None
             return first, False
         except sqlite3.Error as exc:
             self.writable = False
@@ -136,10 +139,14 @@ class EventStore:
 
     def _by_key(self, key: str) -> Event:
         try:
-            r = self._con().execute(
-                "SELECT id, user_id, track_id, started_at FROM events WHERE idempotency_key = ?",
-                (key,),
-            ).fetchone()
+            r = (
+                self._con()
+                .execute(
+                    "SELECT id, user_id, track_id, started_at FROM events WHERE idempotency_key = ?",
+                    (key,),
+                )
+                .fetchone()
+            )
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot read the events file: {exc}") from exc
         if r is None:  # pragma: no cover - the unique index said it exists
@@ -149,11 +156,15 @@ class EventStore:
     def recent(self, user_id: int, k: int) -> list[Event]:
         """The user's ``k`` most recent listens, newest first (ties: last recorded first)."""
         try:
-            rows = self._con().execute(
-                "SELECT id, user_id, track_id, started_at FROM events WHERE user_id = ? "
-                "ORDER BY started_at DESC, id DESC LIMIT ?",
-                (user_id, k),
-            ).fetchall()
+            rows = (
+                self._con()
+                .execute(
+                    "SELECT id, user_id, track_id, started_at FROM events WHERE user_id = ? "
+                    "ORDER BY started_at DESC, id DESC LIMIT ?",
+                    (user_id, k),
+                )
+                .fetchall()
+            )
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot read the events file: {exc}") from exc
         return [Event(r[0], r[1], r[2], from_text(r[3])) for r in rows]
@@ -164,7 +175,7 @@ class EventStore:
             self._con().execute(
                 "INSERT INTO write_probe (id, at) VALUES (1, ?) "
                 "ON CONFLICT (id) DO UPDATE SET at = excluded.at",
-                (to_text(datetime.now(timezone.utc)),),
+                (to_text(datetime.now(UTC)),),
             )
         except sqlite3.Error as exc:
             self.writable = False

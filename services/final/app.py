@@ -30,8 +30,8 @@ from services.api import (
     UserIdPath,
     UserIdQuery,
     health_router,
-    unavailable_response,
     json_response,
+    unavailable_response,
 )
 from services.app_base import Client, Reader, service_app
 from services.clients import ServiceClient
@@ -78,9 +78,15 @@ def _labeled(body: dict[str, Any] | None, label: str) -> list[tuple[int, str]]:
     return out
 
 
-def _assemble(reader: WarehouseReader, user_id: int, k: int, offline: dict[str, Any] | None,
-              online: dict[str, Any] | None, listens: list[int],
-              degraded: list[str]) -> FinalRecs:
+def _assemble(
+    reader: WarehouseReader,
+    user_id: int,
+    k: int,
+    offline: dict[str, Any] | None,
+    online: dict[str, Any] | None,
+    listens: list[int],
+    degraded: list[str],
+) -> FinalRecs:
     offline_source = offline.get("source") if offline else None
     offline_items, online_items = _labeled(offline, "offline"), _labeled(online, "online")
     with reader.session() as wh:
@@ -97,16 +103,24 @@ def _assemble(reader: WarehouseReader, user_id: int, k: int, offline: dict[str, 
             chosen += [(t, "catalog") for t in queries.catalog_fill(wh.cursor, taken, k - len(chosen))]
         names = wh.cache["catalog"].lookup([t for t, _ in chosen])
         items = [
-            RecItem(rank=rank, track_id=track_id, source=source,  # type: ignore[arg-type]
-                    **names.get(track_id, {}))
+            RecItem(
+                rank=rank,
+                track_id=track_id,
+                source=source,  # type: ignore[arg-type]
+                **names.get(track_id, {}),
+            )
             for rank, (track_id, source) in enumerate(chosen, start=1)
         ]
-        return FinalRecs(user_id=user_id, build_id=wh.build_id, offline_source=offline_source,
-                         degraded=degraded, items=items)
+        return FinalRecs(
+            user_id=user_id,
+            build_id=wh.build_id,
+            offline_source=offline_source,
+            degraded=degraded,
+            items=items,
+        )
 
 
-async def recommend(reader: WarehouseReader, client: ServiceClient, user_id: int,
-                    k: int) -> FinalRecs:
+async def recommend(reader: WarehouseReader, client: ServiceClient, user_id: int, k: int) -> FinalRecs:
     """Ask offline and online at once, then blend in a worker thread.
 
     The online answer carries the user's online listens (``listened``), so the events
@@ -130,8 +144,9 @@ async def recommend(reader: WarehouseReader, client: ServiceClient, user_id: int
         listens = await client.recent_listens(user_id, MAX_EVENTS_K)
     if listens is None:
         degraded.add("events")
-    return await run_in_threadpool(_assemble, reader, user_id, k, offline, online, listens or [],
-                                   sorted(degraded))
+    return await run_in_threadpool(
+        _assemble, reader, user_id, k, offline, online, listens or [], sorted(degraded)
+    )
 
 
 def candidate_pool(k: int) -> int:
@@ -155,9 +170,12 @@ def create_app(settings: Settings) -> FastAPI:
         title="music_recs final",
         description="Blended offline + online recommendations with track names; degrades "
         "to offline + popularity when a dependency is down.",
-        warmers={"popular": load_popular, "track_map": TrackMap.load,
-                 "catalog": CatalogIndex.load,
-                 "heard": load_heard(settings.services.serving_memory_rows)},
+        warmers={
+            "popular": load_popular,
+            "track_map": TrackMap.load,
+            "catalog": CatalogIndex.load,
+            "heard": load_heard(settings.services.serving_memory_rows),
+        },
         required_tables=REQUIRED,
     )
 
@@ -166,8 +184,7 @@ def create_app(settings: Settings) -> FastAPI:
         facts = await run_in_threadpool(app.state.reader.check)
         deps = await asyncio.gather(*(_dependency(app.state.client, d) for d in DEPENDENCIES))
         checks: dict[str, Any] = {"warehouse": facts, **dict(zip(DEPENDENCIES, deps))}
-        return Ready(ready=facts["ok"], service=SERVICE, build_id=facts.get("build_id"),
-                     checks=checks)
+        return Ready(ready=facts["ok"], service=SERVICE, build_id=facts.get("build_id"), checks=checks)
 
     app.include_router(health_router(ready))
 
@@ -176,17 +193,26 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.metrics.count_degraded(recs.degraded)
         return json_response(recs)
 
-    @app.post("/recommendations", response_model=FinalRecs, responses=unavailable_response(),
-              tags=["recommendations"], summary="Final recs (first published style)")
-    async def recommendations(reader: Reader, client: Client, user_id: UserIdQuery,
-                              k: KQuery = 10) -> Response:
+    @app.post(
+        "/recommendations",
+        response_model=FinalRecs,
+        responses=unavailable_response(),
+        tags=["recommendations"],
+        summary="Final recs (first published style)",
+    )
+    async def recommendations(
+        reader: Reader, client: Client, user_id: UserIdQuery, k: KQuery = 10
+    ) -> Response:
         return _answer(await recommend(reader, client, user_id, k))
 
-    @app.get("/users/{user_id}/recommendations", response_model=FinalRecs,
-             responses=unavailable_response(), tags=["recommendations"],
-             summary="Final blended recommendations of a user")
-    async def user_recs(reader: Reader, client: Client, user_id: UserIdPath,
-                        k: KQuery = 10) -> Response:
+    @app.get(
+        "/users/{user_id}/recommendations",
+        response_model=FinalRecs,
+        responses=unavailable_response(),
+        tags=["recommendations"],
+        summary="Final blended recommendations of a user",
+    )
+    async def user_recs(reader: Reader, client: Client, user_id: UserIdPath, k: KQuery = 10) -> Response:
         return _answer(await recommend(reader, client, user_id, k))
 
     return app

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import chain, zip_longest
 
-
 Labeled = tuple[int, str]  # (track_id, the list it came from)
 
 

@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from music_recs.cold_start import genre_aware_popular
 from music_recs.config import Settings
 from music_recs.tables import Tables
 from music_recs.warehouse_reader import WarehouseReader
@@ -27,9 +28,9 @@ from services.api import (
     UserIdPath,
     UserIdQuery,
     health_router,
+    json_response,
     unavailable_response,
     warehouse_ready,
-    json_response,
 )
 from services.app_base import Client, Reader, service_app
 from services.clients import ServiceClient
@@ -41,11 +42,16 @@ from services.lookups import (
     load_popular_genre,
     load_recs_final,
 )
-from music_recs.cold_start import genre_aware_popular
 
 SERVICE = "offline"
-REQUIRED = (Tables.RecsFinal, Tables.RecsPopular, Tables.RecsPopularGenre, Tables.ItemGenres,
-            Tables.Events, Tables.MapTracks)
+REQUIRED = (
+    Tables.RecsFinal,
+    Tables.RecsPopular,
+    Tables.RecsPopularGenre,
+    Tables.ItemGenres,
+    Tables.Events,
+    Tables.MapTracks,
+)
 Source = Literal["personal", "popular_genre", "popular"]
 
 
@@ -79,20 +85,18 @@ def _cold(reader: WarehouseReader, user_id: int, k: int, online: list[int]) -> O
         heard = queries.heard_tracks(wh, user_id)
         heard.update(wh.cache["track_map"].canonical_many(online))
         preference = queries.genre_preference(wh.cache["item_genres"], sorted(heard))
-        recs = genre_aware_popular(wh.cache["popular"], wh.cache["popular_genre"], preference,
-                                   heard, k)
+        recs = genre_aware_popular(wh.cache["popular"], wh.cache["popular_genre"], preference, heard, k)
         source: Source = "popular_genre" if preference else "popular"
-        return OfflineRecs(user_id=user_id, source=source, build_id=wh.build_id,
-                           items=_items(recs, source))
+        return OfflineRecs(user_id=user_id, source=source, build_id=wh.build_id, items=_items(recs, source))
 
 
 def _items(recs: list[tuple[int, float]], source: Source, start: int = 1) -> list[OfflineItem]:
-    return [OfflineItem(track_id=t, score=s, rank=i, source=source)
-            for i, (t, s) in enumerate(recs, start=start)]
+    return [
+        OfflineItem(track_id=t, score=s, rank=i, source=source) for i, (t, s) in enumerate(recs, start=start)
+    ]
 
 
-async def recommend(reader: WarehouseReader, client: ServiceClient, user_id: int,
-                    k: int) -> OfflineRecs:
+async def recommend(reader: WarehouseReader, client: ServiceClient, user_id: int, k: int) -> OfflineRecs:
     """Personal list if the user has one, else (genre-aware) popularity."""
     personal = await run_in_threadpool(_personal, reader, user_id, k)
     if personal is not None:
@@ -112,10 +116,14 @@ def create_app(settings: Settings) -> FastAPI:
         service=SERVICE,
         title="music_recs offline",
         description="Precomputed re-ranked recommendations; popularity for cold users.",
-        warmers={"popular": load_popular, "popular_genre": load_popular_genre,
-                 "track_map": TrackMap.load, "item_genres": load_item_genres,
-                 "recs_final": load_recs_final(settings.services.serving_memory_rows),
-                 "heard": load_heard(settings.services.serving_memory_rows)},
+        warmers={
+            "popular": load_popular,
+            "popular_genre": load_popular_genre,
+            "track_map": TrackMap.load,
+            "item_genres": load_item_genres,
+            "recs_final": load_recs_final(settings.services.serving_memory_rows),
+            "heard": load_heard(settings.services.serving_memory_rows),
+        },
         required_tables=REQUIRED,
     )
 
@@ -129,17 +137,24 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(health_router(ready))
 
-    @app.post("/get_recs", response_model=OfflineRecs, responses=unavailable_response(),
-              tags=["recommendations"], summary="Offline recs (first published style)")
-    async def get_recs(reader: Reader, client: Client, user_id: UserIdQuery,
-                       k: KQuery = 10) -> Response:
+    @app.post(
+        "/get_recs",
+        response_model=OfflineRecs,
+        responses=unavailable_response(),
+        tags=["recommendations"],
+        summary="Offline recs (first published style)",
+    )
+    async def get_recs(reader: Reader, client: Client, user_id: UserIdQuery, k: KQuery = 10) -> Response:
         return _answer(await recommend(reader, client, user_id, k))
 
-    @app.get("/users/{user_id}/recommendations", response_model=OfflineRecs,
-             responses=unavailable_response(), tags=["recommendations"],
-             summary="Offline recs of a user (popularity if cold)")
-    async def user_recs(reader: Reader, client: Client, user_id: UserIdPath,
-                        k: KQuery = 10) -> Response:
+    @app.get(
+        "/users/{user_id}/recommendations",
+        response_model=OfflineRecs,
+        responses=unavailable_response(),
+        tags=["recommendations"],
+        summary="Offline recs of a user (popularity if cold)",
+    )
+    async def user_recs(reader: Reader, client: Client, user_id: UserIdPath, k: KQuery = 10) -> Response:
         return _answer(await recommend(reader, client, user_id, k))
 
     return app

@@ -8,7 +8,6 @@ tracks the user already heard (online or in the warehouse ``events``) are remove
 
 from __future__ import annotations
 
-
 from fastapi import FastAPI, HTTPException
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -28,9 +27,9 @@ from services.api import (
     TrackIdQuery,
     UserIdPath,
     health_router,
+    json_response,
     unavailable_response,
     warehouse_ready,
-    json_response,
 )
 from services.app_base import Client, Reader, service_app
 from services.lookups import KeyedLists, TrackMap, load_heard, load_similar
@@ -60,8 +59,9 @@ class OnlineRecs(BaseModel):
     items: list[ScoredTrack]
 
 
-def merge_similar(similar: KeyedLists, recent: list[int], exclude: set[int],
-                  k: int) -> list[tuple[int, float]]:
+def merge_similar(
+    similar: KeyedLists, recent: list[int], exclude: set[int], k: int
+) -> list[tuple[int, float]]:
     """Sum of similarity weighted by recency over the recent listens; top k, ties by id."""
     scores: dict[int, float] = {}
     for i, track_id in enumerate(recent):
@@ -79,24 +79,25 @@ def _similar(reader: WarehouseReader, track_id: int, k: int) -> SimilarTracks:
             raise HTTPException(404, f"track {track_id} is not in the catalog")
         items = wh.cache["similar"].get(canonical, limit=k)
         return SimilarTracks(
-            track_id=track_id, canonical_track_id=canonical, build_id=wh.build_id,
-            items=[ScoredTrack(track_id=t, score=s, rank=i)
-                   for i, (t, s) in enumerate(items, start=1)],
+            track_id=track_id,
+            canonical_track_id=canonical,
+            build_id=wh.build_id,
+            items=[ScoredTrack(track_id=t, score=s, rank=i) for i, (t, s) in enumerate(items, start=1)],
         )
 
 
-def _for_user(reader: WarehouseReader, user_id: int, k: int, online: list[int],
-              n_recent: int) -> OnlineRecs:
+def _for_user(reader: WarehouseReader, user_id: int, k: int, online: list[int], n_recent: int) -> OnlineRecs:
     with reader.session() as wh:
         canonical = wh.cache["track_map"].canonical_many(online)
         recent = list(dict.fromkeys(canonical))[:n_recent]
         exclude = set(canonical) | (queries.heard_tracks(wh, user_id) if recent else set())
         merged = merge_similar(wh.cache["similar"], recent, exclude, k)
         return OnlineRecs(
-            user_id=user_id, build_id=wh.build_id, based_on=recent,
+            user_id=user_id,
+            build_id=wh.build_id,
+            based_on=recent,
             listened=list(dict.fromkeys(canonical)),
-            items=[ScoredTrack(track_id=t, score=s, rank=i)
-                   for i, (t, s) in enumerate(merged, start=1)],
+            items=[ScoredTrack(track_id=t, score=s, rank=i) for i, (t, s) in enumerate(merged, start=1)],
         )
 
 
@@ -108,8 +109,11 @@ def create_app(settings: Settings) -> FastAPI:
         service=SERVICE,
         title="music_recs online",
         description="Similar tracks for a track and for a user's recent listens.",
-        warmers={"similar": load_similar, "track_map": TrackMap.load,
-                 "heard": load_heard(settings.services.serving_memory_rows)},
+        warmers={
+            "similar": load_similar,
+            "track_map": TrackMap.load,
+            "heard": load_heard(settings.services.serving_memory_rows),
+        },
         required_tables=REQUIRED,
     )
 
@@ -117,27 +121,40 @@ def create_app(settings: Settings) -> FastAPI:
         return warehouse_ready(SERVICE, app.state.reader)
 
     app.include_router(health_router(ready))
-    responses = {404: {"model": ErrorBody, "description": "Unknown track."},
-                 **unavailable_response()}
+    responses = {404: {"model": ErrorBody, "description": "Unknown track."}, **unavailable_response()}
 
-    @app.post("/similar_tracks", response_model=SimilarTracks, responses=responses,
-              tags=["similar"], summary="Similar tracks (first published style)")
+    @app.post(
+        "/similar_tracks",
+        response_model=SimilarTracks,
+        responses=responses,
+        tags=["similar"],
+        summary="Similar tracks (first published style)",
+    )
     def similar_tracks(reader: Reader, track_id: TrackIdQuery, k: KQuery = 10) -> Response:
         return json_response(_similar(reader, track_id, k))
 
-    @app.get("/tracks/{track_id}/similar", response_model=SimilarTracks, responses=responses,
-             tags=["similar"], summary="Tracks similar to a track")
+    @app.get(
+        "/tracks/{track_id}/similar",
+        response_model=SimilarTracks,
+        responses=responses,
+        tags=["similar"],
+        summary="Tracks similar to a track",
+    )
     def track_similar(reader: Reader, track_id: TrackIdPath, k: KQuery = 10) -> Response:
         return json_response(_similar(reader, track_id, k))
 
-    @app.get("/users/{user_id}/recommendations", response_model=OnlineRecs,
-             responses=unavailable_response(), tags=["similar"],
-             summary="Tracks similar to a user's recent listens (heard ones removed)")
-    async def user_recs(reader: Reader, client: Client, user_id: UserIdPath,
-                        k: KQuery = 10) -> Response:
+    @app.get(
+        "/users/{user_id}/recommendations",
+        response_model=OnlineRecs,
+        responses=unavailable_response(),
+        tags=["similar"],
+        summary="Tracks similar to a user's recent listens (heard ones removed)",
+    )
+    async def user_recs(reader: Reader, client: Client, user_id: UserIdPath, k: KQuery = 10) -> Response:
         online = await client.recent_listens(user_id, MAX_EVENTS_K)
-        recs = await run_in_threadpool(_for_user, reader, user_id, k, online or [],
-                                       settings.services.online_recent_listens)
+        recs = await run_in_threadpool(
+            _for_user, reader, user_id, k, online or [], settings.services.online_recent_listens
+        )
         if online is None:
             recs.degraded.append("events")
             app.state.metrics.count_degraded(recs.degraded)

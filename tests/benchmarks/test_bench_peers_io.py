@@ -12,11 +12,13 @@ from models_py import metrics as M
 
 
 def test_frame_to_lists_orders_by_rank_and_pads():
-    frame = pd.DataFrame({
-        "user_id": [5, 5, 5, 2, 9, 7, 7, 7],
-        "item_id": [50, 51, 52, 20, 90, 70, 71, 72],
-        "rank": [3, 1, 2, 7, 1, 1, 2, 3],  # user 2's only rank is 7: kept, in first place
-    })
+    frame = pd.DataFrame(
+        {
+            "user_id": [5, 5, 5, 2, 9, 7, 7, 7],
+            "item_id": [50, 51, 52, 20, 90, 70, 71, 72],
+            "rank": [3, 1, 2, 7, 1, 1, 2, 3],  # user 2's only rank is 7: kept, in first place
+        }
+    )
     got = peers_io.frame_to_lists(frame, np.array([2, 3, 5, 7]), 2)
     np.testing.assert_array_equal(got, [[20, PAD], [PAD, PAD], [51, 52], [70, 71]])  # 9 unknown, 3 absent
     with pytest.raises(ValueError):
@@ -47,9 +49,16 @@ def test_inputs_and_lists_round_trip(tmp_path):
 def test_peers_validation_ndcg_is_models_py_ndcg():
     rng = np.random.default_rng(0)
     users = np.arange(1, 31)
-    truth = pd.DataFrame({"user_id": np.repeat(users, 3), "item_id": rng.integers(0, 12, 90)}).drop_duplicates()
-    recs = pd.DataFrame({"user_id": np.repeat(users, 5), "item_id": np.concatenate([rng.permutation(12)[:5] for _ in users]),
-                         "rank": np.tile(np.arange(1, 6), len(users))})
+    truth = pd.DataFrame(
+        {"user_id": np.repeat(users, 3), "item_id": rng.integers(0, 12, 90)}
+    ).drop_duplicates()
+    recs = pd.DataFrame(
+        {
+            "user_id": np.repeat(users, 5),
+            "item_id": np.concatenate([rng.permutation(12)[:5] for _ in users]),
+            "rank": np.tile(np.arange(1, 6), len(users)),
+        }
+    )
     lists = peers_io.frame_to_lists(recs, users, 5)
     rows = np.searchsorted(users, truth["user_id"].to_numpy())
     hits = M.hit_matrix(lists, rows, truth["item_id"].to_numpy())
@@ -58,8 +67,9 @@ def test_peers_validation_ndcg_is_models_py_ndcg():
 
 
 def test_peers_nested_split_is_the_main_processes_cut():
-    train = peers_io.train_frame(np.array([1, 1, 2, 3, 3]), np.array([10, 11, 10, 12, 13]),
-                                 np.array([100, 108, 109, 101, 110]))
+    train = peers_io.train_frame(
+        np.array([1, 1, 2, 3, 3]), np.array([10, 11, 10, 12, 13]), np.array([100, 108, 109, 101, 110])
+    )
     fit, valid, users = peers.nested(train, valid_days=3, max_users=0, seed=0)  # cut: day 107
     assert sorted(fit["item_id"]) == [10, 12]
     assert sorted(zip(valid["user_id"], valid["item_id"])) == [(1, 11), (3, 13)]  # user 2 has no fit history

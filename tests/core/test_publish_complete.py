@@ -64,8 +64,9 @@ def test_publish_refuses_a_file_without_any_tables(tmp_path: Path) -> None:
     assert not os.path.lexists(settings.warehouse_path)
 
 
-def test_dbt_only_build_is_left_unpublished(tiny_build: TinyBuild, tmp_path: Path,
-                                            caplog: pytest.LogCaptureFixture) -> None:
+def test_dbt_only_build_is_left_unpublished(
+    tiny_build: TinyBuild, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """`make dbt` after a complete build: the served link keeps pointing at the complete
     build; the dbt-only file exists, is logged, and cannot be published."""
     from orchestration.pipeline import build

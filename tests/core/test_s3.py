@@ -17,8 +17,11 @@ from tests.conftest import make_settings
 def s3_settings(tmp_path_factory: pytest.TempPathFactory, tiny_raw_dir: Path):
     root = tmp_path_factory.mktemp("s3")
     settings = make_settings(
-        root, "s3://music-recs/raw", s3_endpoint=f"127.0.0.1:{free_port()}",
-        s3_bucket="music-recs", s3_prefix="raw",
+        root,
+        "s3://music-recs/raw",
+        s3_endpoint=f"127.0.0.1:{free_port()}",
+        s3_bucket="music-recs",
+        s3_prefix="raw",
     )
     with SeaweedServer(settings, data_dir=root / "server"):
         assert upload_raw(settings, tiny_raw_dir) == "s3://music-recs/raw"

@@ -23,10 +23,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from music_recs.tables import EXPORTED_TABLES
 from music_recs.config import Settings
 from music_recs.duck import connect
 from music_recs.s3 import SeaweedServer, client, free_port, upload_raw
+from music_recs.tables import EXPORTED_TABLES
 from tests.conftest import REPO_ROOT, TinyBuild, make_settings
 
 BUCKET = "s3-build"
@@ -34,8 +34,17 @@ RAW_PREFIX = "tiny/raw"
 RAW_URI = f"s3://{BUCKET}/{RAW_PREFIX}"
 EXPORT_URI = f"s3://{BUCKET}/tiny/export"
 # The tables the brief names; every other dbt table is compared too (see dbt_tables).
-MAIN_TABLES = ("items", "map_tracks", "catalog", "events", "events_train", "events_test",
-               "split_info", "track_features", "user_features")
+MAIN_TABLES = (
+    "items",
+    "map_tracks",
+    "catalog",
+    "events",
+    "events_train",
+    "events_test",
+    "split_info",
+    "track_features",
+    "user_features",
+)
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -48,11 +57,18 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def run_module(module: str, args: list[str], settings: Settings, cwd: Path,
-               timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
+def run_module(
+    module: str, args: list[str], settings: Settings, cwd: Path, timeout_s: float = 300
+) -> subprocess.CompletedProcess[str]:
     """``python -m <module> <args>`` as ``make`` runs it, configured through the environment."""
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=settings_env(settings),
-                          capture_output=True, text=True, timeout=timeout_s)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
 
 
 def table_digest(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[int, int, list]:
@@ -60,7 +76,9 @@ def table_digest(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[int, in
     count, checksum = con.execute(
         f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM {relation} AS t"
     ).fetchone()
-    schema = con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {relation})").fetchall()
+    schema = con.execute(
+        f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {relation})"
+    ).fetchall()
     return count, checksum, schema
 
 
@@ -84,9 +102,14 @@ def s3_root(tmp_path_factory: pytest.TempPathFactory, tiny_raw_dir: Path):
     """Settings of a running SeaweedFS server (own port and keys) holding the tiny raw files."""
     root = tmp_path_factory.mktemp("s3_build")
     settings = make_settings(
-        root, RAW_URI, export_uri=EXPORT_URI, s3_endpoint=f"127.0.0.1:{free_port()}",
-        s3_bucket=BUCKET, s3_prefix=RAW_PREFIX,
-        s3_access_key_id="s3build", s3_secret_access_key="s3build-not-the-default",
+        root,
+        RAW_URI,
+        export_uri=EXPORT_URI,
+        s3_endpoint=f"127.0.0.1:{free_port()}",
+        s3_bucket=BUCKET,
+        s3_prefix=RAW_PREFIX,
+        s3_access_key_id="s3build",
+        s3_secret_access_key="s3build-not-the-default",
     )
     with SeaweedServer(settings, data_dir=root / "server"):
         assert upload_raw(settings, tiny_raw_dir) == RAW_URI
@@ -113,9 +136,11 @@ def test_build_reads_raw_files_from_s3(s3_build, tiny_raw_dir: Path) -> None:
     assert not (root / "data" / "raw").exists()
     con = duckdb.connect(str(db_path), read_only=True)
     try:
-        views = dict(con.execute(
-            "SELECT view_name, sql FROM duckdb_views() WHERE view_name LIKE 'stg_yandex__%'"
-        ).fetchall())
+        views = dict(
+            con.execute(
+                "SELECT view_name, sql FROM duckdb_views() WHERE view_name LIKE 'stg_yandex__%'"
+            ).fetchall()
+        )
         info = dict(con.execute("SELECT key, value FROM build_info").fetchall())
     finally:
         con.close()
@@ -142,8 +167,11 @@ def test_s3_build_equals_local_build(s3_build, tiny_build: TinyBuild) -> None:
             s3_digest, local_digest = table_digest(s3_con, table), table_digest(local_con, table)
             assert s3_digest[0] > 0 or table not in MAIN_TABLES, f"{table} is empty"
             if s3_digest != local_digest:
-                differing[table] = {"s3": s3_digest[:2], "local": local_digest[:2],
-                                    "same_schema": s3_digest[2] == local_digest[2]}
+                differing[table] = {
+                    "s3": s3_digest[:2],
+                    "local": local_digest[:2],
+                    "same_schema": s3_digest[2] == local_digest[2],
+                }
     finally:
         s3_con.close()
         local_con.close()
@@ -153,8 +181,9 @@ def test_s3_build_equals_local_build(s3_build, tiny_build: TinyBuild) -> None:
 def test_build_fails_clearly_without_the_server(s3_root) -> None:
     """A wrong endpoint stops the build before dbt, naming the file and the endpoint."""
     settings, root = s3_root
-    dead = settings.updated(s3_endpoint=f"127.0.0.1:{free_port()}",
-                            warehouse_path=root / "dead" / "music_recs.duckdb")
+    dead = settings.updated(
+        s3_endpoint=f"127.0.0.1:{free_port()}", warehouse_path=root / "dead" / "music_recs.duckdb"
+    )
     done = run_module("orchestration.pipeline", ["build", "--dbt-only"], dead, cwd=root, timeout_s=120)
     assert done.returncode == 2, done.stderr[-2000:]
     assert f"{RAW_URI}/tracks.parquet: cannot read as parquet" in done.stderr
@@ -166,12 +195,13 @@ def test_export_writes_parquet_to_s3(s3_root, tiny_build: TinyBuild, tmp_path: P
     settings, _ = s3_root
     db = tmp_path / "copy.duckdb"
     shutil.copy(tiny_build.db_path, db)
-    exporting = settings.updated(logs_dir=tmp_path / "logs",
-                                 artifacts_dir=tiny_build.settings.artifacts_dir)
+    exporting = settings.updated(logs_dir=tmp_path / "logs", artifacts_dir=tiny_build.settings.artifacts_dir)
     done = run_module("models_py", ["export", "--db", str(db)], exporting, cwd=tmp_path, timeout_s=120)
     assert done.returncode == 0, done.stderr[-4000:]
-    keys = {o["Key"] for o in client(settings).list_objects_v2(
-        Bucket=BUCKET, Prefix="tiny/export/").get("Contents", [])}
+    keys = {
+        o["Key"]
+        for o in client(settings).list_objects_v2(Bucket=BUCKET, Prefix="tiny/export/").get("Contents", [])
+    }
     assert keys == {f"tiny/export/{t}.parquet" for t in EXPORTED_TABLES}
     s3_con = connect(settings, s3=True)
     local_con = duckdb.connect(str(db), read_only=True)

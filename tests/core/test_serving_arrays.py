@@ -14,7 +14,12 @@ from services.lookups import load_heard, load_recs_final
 from tests.conftest import make_settings
 
 RECS = [  # user, track, score, rank: stored with users interleaved to test the fallback
-    (3, 30, 0.9, 1), (3, 31, 0.8, 2), (7, 70, 0.5, 1), (7, 71, 0.4, 2), (7, 72, 0.3, 3), (9, 90, 0.1, 1),
+    (3, 30, 0.9, 1),
+    (3, 31, 0.8, 2),
+    (7, 70, 0.5, 1),
+    (7, 71, 0.4, 2),
+    (7, 72, 0.3, 3),
+    (9, 90, 0.1, 1),
 ]
 
 
@@ -106,8 +111,12 @@ def test_services_map_the_lists_and_fall_back_without_them(tmp_path: Path) -> No
 
     con = duckdb.connect(str(build))
     sa.write(con, SQL, sa.serving_dir(build) / "recs_final", with_scores=True, order_sql=ORDERED)
-    sa.write(con, "SELECT user_id AS key, track_id AS value FROM events",
-             sa.serving_dir(build) / "heard", with_scores=False)
+    sa.write(
+        con,
+        "SELECT user_id AS key, track_id AS value FROM events",
+        sa.serving_dir(build) / "heard",
+        with_scores=False,
+    )
     con.close()
     con = duckdb.connect(str(build), read_only=True)
     recs = load_recs_final(0)(con)  # mapped whatever serving_memory_rows says

@@ -75,7 +75,8 @@ def test_the_next_build_goes_beside_the_published_one(tmp_path: Path, monkeypatc
 
     monkeypatch.chdir(tmp_path)
     settings = make_settings(tmp_path, "unused", keep_builds=2).updated(
-        warehouse_path=Path("warehouse/music_recs.duckdb"))
+        warehouse_path=Path("warehouse/music_recs.duckdb")
+    )
     first = _make_build(absolute_settings(settings), 1)
     publish(first, absolute_settings(settings))
     again = absolute_settings(settings)

@@ -70,14 +70,24 @@ def test_truth_rejects_unknown_ids(tiny_raw_dir: Path, tmp_path: Path) -> None:
 
 def _cli(args: list[str], env_extra: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(REPO), **env_extra}
-    return subprocess.run([sys.executable, "-m", "music_recs.generator", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "music_recs.generator", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_cli_ensure_generates_once_and_refuses_s3(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
-    env = {"MUSIC_RECS_RAW_URI": str(raw), "MUSIC_RECS_SCALE": "tiny", "MUSIC_RECS_SEED": "3",
-           "MUSIC_RECS_LOGS_DIR": str(tmp_path / "logs")}
+    env = {
+        "MUSIC_RECS_RAW_URI": str(raw),
+        "MUSIC_RECS_SCALE": "tiny",
+        "MUSIC_RECS_SEED": "3",
+        "MUSIC_RECS_LOGS_DIR": str(tmp_path / "logs"),
+    }
     first = _cli(["ensure"], env, tmp_path)
     assert first.returncode == 0, first.stderr
     assert "generated scale=tiny seed=3" in first.stdout
@@ -92,8 +102,11 @@ def test_cli_ensure_generates_once_and_refuses_s3(tmp_path: Path) -> None:
 
 def test_cli_generate_and_bad_scale(tmp_path: Path) -> None:
     out = tmp_path / "g"
-    ok = _cli(["generate", "--scale", "tiny", "--out", str(out), "--seed", "5", "--quiet"],
-              {"MUSIC_RECS_LOGS_DIR": str(tmp_path / "logs")}, tmp_path)
+    ok = _cli(
+        ["generate", "--scale", "tiny", "--out", str(out), "--seed", "5", "--quiet"],
+        {"MUSIC_RECS_LOGS_DIR": str(tmp_path / "logs")},
+        tmp_path,
+    )
     assert ok.returncode == 0, ok.stderr
     assert '"scale": "tiny"' in ok.stdout and (out / "_truth" / "users.npz").exists()
     bad = _cli(["generate", "--scale", "huge", "--out", str(out)], {}, tmp_path)

@@ -5,14 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from music_recs.generator.core import INTERACTIONS_SCHEMA
 
-TRACKS_SCHEMA = pa.schema([("track_id", pa.int64()), ("albums", pa.list_(pa.int64())),
-                           ("artists", pa.list_(pa.int64())), ("genres", pa.list_(pa.int64()))])
+TRACKS_SCHEMA = pa.schema(
+    [
+        ("track_id", pa.int64()),
+        ("albums", pa.list_(pa.int64())),
+        ("artists", pa.list_(pa.int64())),
+        ("genres", pa.list_(pa.int64())),
+    ]
+)
 NAMES_SCHEMA = pa.schema([("id", pa.int64()), ("type", pa.string()), ("name", pa.string())])
 
 
@@ -34,7 +39,9 @@ def test_exact_schemas(tiny_raw_dir: Path) -> None:
 
 def test_log_invariants(tiny_raw_dir: Path) -> None:
     con = _con(tiny_raw_dir)
-    n, pairs = con.execute("SELECT count(*), count(DISTINCT (user_id, track_id)) FROM interactions").fetchone()
+    n, pairs = con.execute(
+        "SELECT count(*), count(DISTINCT (user_id, track_id)) FROM interactions"
+    ).fetchone()
     assert n == pairs > 0
     # track_seq = 1..n per user, in date order
     bad_seq = con.execute("""
@@ -60,14 +67,18 @@ def test_referenced_ids_exist(tiny_raw_dir: Path) -> None:
     assert con.execute("SELECT count(*) - count(DISTINCT track_id) FROM tracks").fetchone()[0] == 0
     # every track, album and artist id has a name; only the documented missing genres lack one
     for kind, col in (("track", None), ("album", "albums"), ("artist", "artists")):
-        src = "SELECT track_id AS id FROM tracks" if col is None else f"SELECT unnest({col}) AS id FROM tracks"
+        src = (
+            "SELECT track_id AS id FROM tracks" if col is None else f"SELECT unnest({col}) AS id FROM tracks"
+        )
         missing = con.execute(f"""SELECT count(*) FROM ({src}) s
             ANTI JOIN (SELECT id FROM catalog_names WHERE type = '{kind}') c ON c.id = s.id""").fetchone()[0]
         assert missing == 0, kind
     n_missing_genres = con.execute("""SELECT count(DISTINCT g) FROM (SELECT unnest(genres) AS g FROM tracks) s
         ANTI JOIN (SELECT id FROM catalog_names WHERE type = 'genre') c ON c.id = s.g""").fetchone()[0]
     assert n_missing_genres == 5
-    dup_ids = con.execute("SELECT count(*) FROM (SELECT type, id FROM catalog_names GROUP BY ALL HAVING count(*) > 1)")
+    dup_ids = con.execute(
+        "SELECT count(*) FROM (SELECT type, id FROM catalog_names GROUP BY ALL HAVING count(*) > 1)"
+    )
     assert dup_ids.fetchone()[0] == 0
 
 
@@ -76,7 +87,9 @@ def test_truth_tables_cover_the_catalog(tiny_raw_dir: Path) -> None:
     truth = tiny_raw_dir / "_truth"
     versions = f"read_parquet('{truth / 'track_versions.parquet'}')"
     aliases = f"read_parquet('{truth / 'artist_aliases.parquet'}')"
-    assert con.execute(f"SELECT count(*) FROM tracks ANTI JOIN {versions} v USING (track_id)").fetchone()[0] == 0
+    assert (
+        con.execute(f"SELECT count(*) FROM tracks ANTI JOIN {versions} v USING (track_id)").fetchone()[0] == 0
+    )
     types = {r[0] for r in con.execute(f"SELECT DISTINCT version_type FROM {versions}").fetchall()}
     assert types == {"original", "single", "remix", "live", "cover"}
     # originals point at themselves; versions at an original of the same (true) artist

@@ -23,12 +23,22 @@ def _recount(raw: Path) -> dict:
                count(*) FILTER (WHERE track_seq <> rn)
         FROM (SELECT *, row_number() OVER (PARTITION BY user_id ORDER BY started_at, track_seq) AS rn FROM {log})
     """).fetchone()
-    per_user = con.execute(f"SELECT median(c), avg(c), max(c) FROM (SELECT count(*) c FROM {log} GROUP BY user_id)").fetchone()
-    per_track = con.execute(f"SELECT min(c), median(c), max(c) FROM (SELECT count(*) c FROM {log} GROUP BY track_id)").fetchone()
+    per_user = con.execute(
+        f"SELECT median(c), avg(c), max(c) FROM (SELECT count(*) c FROM {log} GROUP BY user_id)"
+    ).fetchone()
+    per_track = con.execute(
+        f"SELECT min(c), median(c), max(c) FROM (SELECT count(*) c FROM {log} GROUP BY track_id)"
+    ).fetchone()
     months = con.execute(f"""SELECT month(started_at) m, count(*), count(DISTINCT user_id) FROM {log}
                              GROUP BY m ORDER BY m""").fetchall()
-    return {"n": n, "pairs": n_pairs, "bad_seq": bad_seq, "user": per_user,
-            "track": per_track, "months": months}
+    return {
+        "n": n,
+        "pairs": n_pairs,
+        "bad_seq": bad_seq,
+        "user": per_user,
+        "track": per_track,
+        "months": months,
+    }
 
 
 def _assert_summary_matches_files(raw: Path, summary: dict) -> None:
@@ -38,7 +48,10 @@ def _assert_summary_matches_files(raw: Path, summary: dict) -> None:
     assert r["user"][0] == summary["listens_per_user"]["median"]
     assert r["user"][2] == summary["listens_per_user"]["max"]
     assert (r["track"][0], r["track"][1], r["track"][2]) == (
-        summary["listens_per_track"]["min"], summary["listens_per_track"]["median"], summary["listens_per_track"]["max"])
+        summary["listens_per_track"]["min"],
+        summary["listens_per_track"]["median"],
+        summary["listens_per_track"]["max"],
+    )
     assert [m[1] for m in r["months"]] == summary["monthly_listens"]
     assert [m[2] for m in r["months"]] == summary["monthly_active_users"]
 
@@ -78,8 +91,14 @@ def test_names_are_messy_but_truth_is_recoverable(tiny_raw_dir: Path) -> None:
     tracks = pq.read_table(tiny_raw_dir / "tracks.parquet").to_pandas()
 
     text = "\n".join(names.name)
-    for pattern in (r"[éèêëáàâäãåíìîïóòôöõúùûüñçýÿ]", r"[а-яА-Я]", r"feat\.|ft\.|featuring", r"\(|\[",
-                    r"(?i)remix|live|acoustic|remaster", r"  |^ | $"):
+    for pattern in (
+        r"[éèêëáàâäãåíìîïóòôöõúùûüñçýÿ]",
+        r"[а-яА-Я]",
+        r"feat\.|ft\.|featuring",
+        r"\(|\[",
+        r"(?i)remix|live|acoustic|remaster",
+        r"  |^ | $",
+    ):
         assert re.search(pattern, text, flags=re.MULTILINE), pattern
 
     # artist ids of one true artist share a normalized name; different true artists never do

@@ -24,8 +24,9 @@ TEST_DAYS = 14
 LABEL_DAYS = 14
 
 
-def synthetic_log(seed: int, n_users: int = 300, n_tracks: int = 400, n_genres: int = 8,
-                  n_artists: int = 60) -> tuple[pd.DataFrame, pd.DataFrame]:
+def synthetic_log(
+    seed: int, n_users: int = 300, n_tracks: int = 400, n_genres: int = 8, n_artists: int = 60
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(tracks, listens): listens are first listens (one row per user and track)."""
     rng = np.random.default_rng(seed)
     track_ids = np.arange(1, n_tracks + 1) * 10
@@ -34,23 +35,30 @@ def synthetic_log(seed: int, n_users: int = 300, n_tracks: int = 400, n_genres: 
     artist = rng.integers(0, n_artists, n_tracks)
     base_pop = rng.pareto(1.2, n_tracks) + 0.1
     release = np.where(rng.random(n_tracks) < 0.8, 0, rng.integers(0, N_DAYS, n_tracks))
-    tracks = pd.DataFrame({
-        "track_id": track_ids,
-        "genre_ids": [[int(g) + 100] + ([int(s) + 100] if s >= 0 and s != g else []) for g, s in zip(main_genre, second)],
-        "artist_ids": [[int(a) + 1000] for a in artist],
-        "release": release,
-    })
+    tracks = pd.DataFrame(
+        {
+            "track_id": track_ids,
+            "genre_ids": [
+                [int(g) + 100] + ([int(s) + 100] if s >= 0 and s != g else [])
+                for g, s in zip(main_genre, second)
+            ],
+            "artist_ids": [[int(a) + 1000] for a in artist],
+            "release": release,
+        }
+    )
     rows = []
     for u in range(n_users):
         liked_genres = rng.choice(n_genres, size=2, replace=False)
         liked_artists = rng.choice(n_artists, size=4, replace=False)
-        affinity = base_pop * (1 + 6 * np.isin(main_genre, liked_genres)) * (1 + 4 * np.isin(artist, liked_artists))
+        affinity = (
+            base_pop * (1 + 6 * np.isin(main_genre, liked_genres)) * (1 + 4 * np.isin(artist, liked_artists))
+        )
         n_listens = int(rng.integers(5, 60))
         start = int(rng.integers(0, N_DAYS - 5))
         heard: set[int] = set()
         for _ in range(n_listens):
             day = int(rng.integers(start, N_DAYS))
-            avail = (release <= day)
+            avail = release <= day
             # tracks get hotter right after release
             boost = np.where(avail, 1 + 3 * np.exp(-(day - release) / 7), 0)
             p = affinity * boost
@@ -152,10 +160,20 @@ def build_handmade_warehouse(path: Path, seed: int = 7, **sizes: int) -> Path:
 
 def model_settings(root: Path, **overrides: object) -> Settings:
     values: dict[str, object] = dict(
-        artifacts_dir=root / "artifacts", reports_dir=root / "reports", logs_dir=root / "logs",
-        export_uri=str(root / "export"), raw_uri=str(root / "raw"), seed=42,
-        als_factors=16, als_iterations=8, n_candidates=30, n_recs=20, n_popular=30,
-        n_similar=10, ranker_iterations=60, train_threads=1,
+        artifacts_dir=root / "artifacts",
+        reports_dir=root / "reports",
+        logs_dir=root / "logs",
+        export_uri=str(root / "export"),
+        raw_uri=str(root / "raw"),
+        seed=42,
+        als_factors=16,
+        als_iterations=8,
+        n_candidates=30,
+        n_recs=20,
+        n_popular=30,
+        n_similar=10,
+        ranker_iterations=60,
+        train_threads=1,
     )
     values.update(overrides)
     return Settings(_env_file=None, **values)

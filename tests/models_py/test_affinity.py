@@ -33,16 +33,27 @@ def test_pair_shares_equal_a_plain_loop(monkeypatch, dense_max):
     n_users, n_tracks = 40, 25
     track_ids = np.arange(n_tracks, dtype=np.int64) * 10 + 7
     # track -> entities: none for some tracks, up to 4 for others; entity ids sparse
-    track_entities = {t: set(rng.choice([3, 11, 40, 41, 900], size=rng.integers(0, 5), replace=False).tolist())
-                      for t in range(n_tracks)}
+    track_entities = {
+        t: set(rng.choice([3, 11, 40, 41, 900], size=rng.integers(0, 5), replace=False).tolist())
+        for t in range(n_tracks)
+    }
     track_entities[24] = set()  # a track without the entity type
-    heard = [set(rng.choice(n_tracks, size=rng.integers(1, 12), replace=False).tolist()) for _ in range(n_users)]
+    heard = [
+        set(rng.choice(n_tracks, size=rng.integers(1, 12), replace=False).tolist()) for _ in range(n_users)
+    ]
     heard[5] = {24}  # a user whose only track has no entity: top share is NaN
     rows = np.repeat(np.arange(n_users), [len(h) for h in heard])
     cols = np.concatenate([sorted(h) for h in heard])
     matrix = sp.csr_matrix((np.ones(len(cols), np.float32), (rows, cols)), shape=(n_users, n_tracks))
-    inter = Interactions("serve", date(2022, 12, 1), np.arange(n_users, dtype=np.int64) + 100, track_ids,
-                         matrix, np.ones(matrix.nnz), np.zeros(matrix.nnz))
+    inter = Interactions(
+        "serve",
+        date(2022, 12, 1),
+        np.arange(n_users, dtype=np.int64) + 100,
+        track_ids,
+        matrix,
+        np.ones(matrix.nnz),
+        np.zeros(matrix.nnz),
+    )
     pairs = [(track_ids[t], e) for t, es in track_entities.items() for e in sorted(es)]
     pairs.append(pairs[0])  # a duplicated (track, entity) row counts once
     pairs.append((999_999, 3))  # a track outside the phase is ignored

@@ -16,8 +16,9 @@ from models_py.topk import top_k_from_scores, top_k_norm_bounded
 SEED = 7
 
 
-def clustered_problem(n_users: int, n_items: int, dim: int = 16, heard_per_user: int = 30,
-                      seed: int = SEED) -> tuple[np.ndarray, np.ndarray, sp.csr_matrix]:
+def clustered_problem(
+    n_users: int, n_items: int, dim: int = 16, heard_per_user: int = 30, seed: int = SEED
+) -> tuple[np.ndarray, np.ndarray, sp.csr_matrix]:
     """Users and items around shared topics with heavy-tailed item norms (like ALS factors)."""
     rng = np.random.default_rng(seed)
     topics = rng.normal(size=(24, dim)).astype(np.float32)
@@ -33,8 +34,14 @@ def clustered_problem(n_users: int, n_items: int, dim: int = 16, heard_per_user:
 
 def mean_recall(exact: np.ndarray, approx: np.ndarray) -> float:
     """Share of each exact list found in the approximate list, averaged over users."""
-    return float(np.mean([len(np.intersect1d(e[e != PAD], a[a != PAD])) / max(1, (e != PAD).sum())
-                          for e, a in zip(exact, approx)]))
+    return float(
+        np.mean(
+            [
+                len(np.intersect1d(e[e != PAD], a[a != PAD])) / max(1, (e != PAD).sum())
+                for e, a in zip(exact, approx)
+            ]
+        )
+    )
 
 
 def test_ann_top_k_agrees_with_exact_and_never_returns_heard(caplog):
@@ -63,8 +70,14 @@ def test_heavy_listeners_fall_back_to_exact_and_short_lists_are_pad_filled():
     # user 0 heard the 150 items it likes most (more than max_extra), user 1 heard all but 3
     best0 = np.argsort(-(items @ users[0]))[:150]
     rows = [np.sort(best0), np.sort(rng.choice(300, 297, replace=False))] + [np.array([], int)] * 38
-    exclude = sp.csr_matrix((np.ones(sum(map(len, rows)), np.float32), np.concatenate(rows),
-                             np.concatenate([[0], np.cumsum([len(r) for r in rows])])), shape=(40, 300))
+    exclude = sp.csr_matrix(
+        (
+            np.ones(sum(map(len, rows)), np.float32),
+            np.concatenate(rows),
+            np.concatenate([[0], np.cumsum([len(r) for r in rows])]),
+        ),
+        shape=(40, 300),
+    )
     exact, exact_scores = top_k_from_scores(users, items, 10, exclude=exclude)
     got, scores = ann.top_k_ann(users, items, 10, exclude, nprobe=3, max_extra=20, seed=SEED, threads=1)
     assert got[0].tolist() == exact[0].tolist()  # ANN depth 10 + 20 sees only heard items -> exact
@@ -113,8 +126,15 @@ def test_als_and_similar_steps_use_the_configured_search(tmp_path: Path, setting
 
     users, items, heard = clustered_problem(300, 2000)
     track_ids = np.arange(2000, dtype=np.int64) * 10 + 5
-    inter = Interactions("serve", date(2022, 12, 1), np.arange(300, dtype=np.int64) + 1, track_ids, heard,
-                         np.ones(heard.nnz), np.zeros(heard.nnz))
+    inter = Interactions(
+        "serve",
+        date(2022, 12, 1),
+        np.arange(300, dtype=np.int64) + 1,
+        track_ids,
+        heard,
+        np.ones(heard.nnz),
+        np.zeros(heard.nnz),
+    )
     model = als.AlsModel(inter.user_ids, track_ids, users, items)
     exact_s = settings_for(tmp_path, als_search="exact", als_score_days=0)
     ann_s = settings_for(tmp_path, als_search="ann", als_score_days=0, als_ann_nprobe=32)
@@ -141,15 +161,20 @@ def test_a_searcher_builds_its_index_once_and_chunks_equal_one_call(tmp_path: Pa
     settings = settings_for(tmp_path, als_search="ann", als_ann_nprobe=48)
     searcher = ann.Searcher(items, len(users), settings.als, **_run(settings), what="chunked")
     with caplog.at_level(logging.INFO, logger="models_py.ann"):
-        parts = [searcher.top_k(users[lo:lo + 200], 30, exclude[lo:lo + 200]) for lo in range(0, 600, 200)]
+        parts = [
+            searcher.top_k(users[lo : lo + 200], 30, exclude[lo : lo + 200]) for lo in range(0, 600, 200)
+        ]
     assert caplog.text.count("chunked: IVF index") == 1
-    whole = ann.Searcher(items, len(users), settings.als, **_run(settings), what="whole").top_k(users, 30, exclude)
+    whole = ann.Searcher(items, len(users), settings.als, **_run(settings), what="whole").top_k(
+        users, 30, exclude
+    )
     assert np.array_equal(np.vstack([p[0] for p in parts]), whole[0])
     assert np.allclose(np.vstack([p[1] for p in parts]), whole[1], equal_nan=True)
 
 
 def test_auto_picks_the_bounded_exact_search_for_spread_norms_and_ann_for_unit_vectors(
-        tmp_path: Path, settings_for, caplog):
+    tmp_path: Path, settings_for, caplog
+):
     """auto: a large problem (by the phase's total users, not the chunk's) whose item norms
     settle the probe users stays exact; unit vectors (cosine) go to the IVF index."""
     users, items, exclude = clustered_problem(300, 20000)
@@ -189,8 +214,16 @@ def test_norm_bounded_search_returns_the_full_scan_answer(norm_sigma: float, fir
     exclude.eliminate_zeros()
     want_idx, want_sc = top_k_from_scores(users, items, 25, exclude=exclude, batch_size=64)
     with caplog.at_level(logging.DEBUG, logger="models_py.topk"):
-        got_idx, got_sc = top_k_norm_bounded(users, items, 25, exclude=exclude, batch_size=64,
-                                             first_items=first_items, block_users=150, what="bounded")
+        got_idx, got_sc = top_k_norm_bounded(
+            users,
+            items,
+            25,
+            exclude=exclude,
+            batch_size=64,
+            first_items=first_items,
+            block_users=150,
+            what="bounded",
+        )
     settled = [int(x) for x in caplog.text.split("settled per round [")[1].split("]")[0].split(",")]
     assert sum(settled) == len(users)
     if norm_sigma == 2.0 and first_items == 64:

@@ -50,7 +50,9 @@ def test_artist_clusters_keep_an_artists_tracks_together():
     per_artist = np.array([got[track_artist == a][0] for a in artists])
     assert _same_partition(artist_scene[artists], per_artist)
     assert got.min() >= 0 and got.max() < 4
-    assert np.array_equal(artist_clusters(unit, np.full(900, -1), 4, seed=3), spherical_kmeans(unit, 4, seed=3)[0])
+    assert np.array_equal(
+        artist_clusters(unit, np.full(900, -1), 4, seed=3), spherical_kmeans(unit, 4, seed=3)[0]
+    )
 
 
 def test_cluster_shares_count_the_users_tracks_in_the_pairs_cluster():
@@ -58,17 +60,23 @@ def test_cluster_shares_count_the_users_tracks_in_the_pairs_cluster():
     n_users, n_tracks, k = 30, 40, 4
     cluster_of_col = rng.integers(0, k, n_tracks)
     heard = [np.sort(rng.choice(n_tracks, size=rng.integers(1, 15), replace=False)) for _ in range(n_users)]
-    matrix = sp.csr_matrix((np.ones(sum(map(len, heard)), np.float32),
-                            (np.repeat(np.arange(n_users), [len(h) for h in heard]), np.concatenate(heard))),
-                           shape=(n_users, n_tracks))
+    matrix = sp.csr_matrix(
+        (
+            np.ones(sum(map(len, heard)), np.float32),
+            (np.repeat(np.arange(n_users), [len(h) for h in heard]), np.concatenate(heard)),
+        ),
+        shape=(n_users, n_tracks),
+    )
     recent = np.full((n_users, 5), -1)
     for u, h in enumerate(heard):
         last = rng.permutation(h)[:5]
-        recent[u, :len(last)] = last
+        recent[u, : len(last)] = last
     rows = np.array([3, 7, 8, 20])
     local = np.repeat(np.arange(len(rows)), 10)
     cols = rng.integers(0, n_tracks, len(local))
-    user_share, recent_share = cluster_shares(cluster_of_col, matrix, recent, rows, local, cluster_of_col[cols])
+    user_share, recent_share = cluster_shares(
+        cluster_of_col, matrix, recent, rows, local, cluster_of_col[cols]
+    )
     for i, (j, c) in enumerate(zip(local, cols)):
         u, want = rows[j], cluster_of_col[c]
         assert user_share[i] == np.mean(cluster_of_col[heard[u]] == want)
@@ -89,22 +97,39 @@ def test_taste_top_k_equals_scoring_every_track(seed, n):
     allowed = rng.random(n_tracks) < 0.9
     heard = [np.sort(rng.choice(n_tracks, size=rng.integers(0, 60), replace=False)) for _ in range(n_users)]
     heard[0] = np.union1d(np.flatnonzero(cluster_of_col == k - 1), [50, 51])  # all of the small cluster
-    matrix = sp.csr_matrix((np.ones(sum(map(len, heard)), np.float32),
-                            (np.repeat(np.arange(n_users), [len(h) for h in heard]), np.concatenate(heard))),
-                           shape=(n_users, n_tracks))
+    matrix = sp.csr_matrix(
+        (
+            np.ones(sum(map(len, heard)), np.float32),
+            (np.repeat(np.arange(n_users), [len(h) for h in heard]), np.concatenate(heard)),
+        ),
+        shape=(n_users, n_tracks),
+    )
     rows = np.array([0, 5, 6, 17, 33, 39])
-    got, got_score = taste_top_k(*cluster_ranking(cluster_of_col, track_share, allowed), cluster_of_col,
-                                 track_share, matrix, rows, n)
+    got, got_score = taste_top_k(
+        *cluster_ranking(cluster_of_col, track_share, allowed), cluster_of_col, track_share, matrix, rows, n
+    )
     assert got.shape == got_score.shape == (len(rows), n)
     for i, u in enumerate(rows):
         share = np.bincount(cluster_of_col[heard[u]], minlength=k) / max(len(heard[u]), 1)
-        scored = [(-share[cluster_of_col[t]] * track_share[t], t) for t in range(n_tracks)
-                  if allowed[t] and track_share[t] > 0 and share[cluster_of_col[t]] > 0 and t not in heard[u]]
+        scored = [
+            (-share[cluster_of_col[t]] * track_share[t], t)
+            for t in range(n_tracks)
+            if allowed[t] and track_share[t] > 0 and share[cluster_of_col[t]] > 0 and t not in heard[u]
+        ]
         want = [t for _, t in sorted(scored)[:n]]
-        assert got[i, :len(want)].tolist() == want and (got[i, len(want):] == -1).all()
-        assert np.allclose(got_score[i, :len(want)], [-s for s, _ in sorted(scored)[:n]])
+        assert got[i, : len(want)].tolist() == want and (got[i, len(want) :] == -1).all()
+        assert np.allclose(got_score[i, : len(want)], [-s for s, _ in sorted(scored)[:n]])
     filled = got[0][got[0] >= 0]  # heard all of the small scene: the others fill the list
     assert len(filled) and set(cluster_of_col[filled].tolist()) <= {cluster_of_col[50], cluster_of_col[51]}
     empty = sp.csr_matrix((n_users, n_tracks), dtype=np.float32)
-    assert (taste_top_k(*cluster_ranking(cluster_of_col, track_share, allowed), cluster_of_col, track_share,
-                        empty, rows, n)[0] == -1).all()  # no history, no taste
+    assert (
+        taste_top_k(
+            *cluster_ranking(cluster_of_col, track_share, allowed),
+            cluster_of_col,
+            track_share,
+            empty,
+            rows,
+            n,
+        )[0]
+        == -1
+    ).all()  # no history, no taste

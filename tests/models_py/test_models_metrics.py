@@ -119,7 +119,12 @@ def test_accuracy_metrics_match_ranx():
     lists = [lst or [1000 + i] for i, lst in enumerate(lists)]
     _, hits, n_rel = hits_for(lists, rels, 12)
     qrels = ranx.Qrels({f"u{i:03d}": {f"d{x}": 1 for x in rel} for i, rel in enumerate(rels)})
-    run = ranx.Run({f"u{i:03d}": {f"d{x}": float(len(lst) - p) for p, x in enumerate(lst)} for i, lst in enumerate(lists)})
+    run = ranx.Run(
+        {
+            f"u{i:03d}": {f"d{x}": float(len(lst) - p) for p, x in enumerate(lst)}
+            for i, lst in enumerate(lists)
+        }
+    )
     names = ["precision", "recall", "ndcg", "map", "hit_rate"]
     got = ranx.evaluate(qrels, run, [f"{n}@{k}" for n in names], return_mean=False)
     for name in names:
@@ -150,7 +155,9 @@ def test_diversity_matches_scipy_jaccard_and_can_be_below_one():
     vocab = sorted({g for gs in genres.values() for g in gs})
     lists = [[1, 5, 2], [1, 5], [3, 4, 1, 2], [4, 7], [2]]
     pairs = [(t, g) for t, gs in genres.items() for g in gs]
-    feats = M.item_feature_matrix(np.array(list(genres)), np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]))
+    feats = M.item_feature_matrix(
+        np.array(list(genres)), np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    )
     got = M.intra_list_diversity_at_k(to_array(lists, 4), 4, np.array(list(genres)), feats)
 
     def vec(track):
@@ -190,14 +197,16 @@ def test_bad_input_gives_clear_errors():
 def test_oracle_scorer_is_truth_score_bit_for_bit(tiny_raw_dir, monkeypatch, chunk_pairs: int):
     """The evaluation's blocked oracle equals Truth.score on every pair, and its per-canonical
     aggregation equals 1 − Π(1 − p) computed on the whole row, whatever the chunking."""
-    from music_recs.generator.truth import load_truth
     from models_py import evaluate
+    from music_recs.generator.truth import load_truth
 
     monkeypatch.setattr(evaluate, "ORACLE_CHUNK_PAIRS", chunk_pairs)
     truth = load_truth(tiny_raw_dir)
     raw = np.sort(truth._raw)
     rng = np.random.default_rng(0)
-    users = np.sort(rng.choice(truth.user_ids, size=min(40, len(truth.user_ids)), replace=False)).astype(np.int64)
+    users = np.sort(rng.choice(truth.user_ids, size=min(40, len(truth.user_ids)), replace=False)).astype(
+        np.int64
+    )
     scorer = evaluate.OracleScorer(truth, raw)
     ref = truth.score(np.repeat(users, len(raw)), np.tile(raw, len(users))).reshape(len(users), len(raw))
     assert np.array_equal(scorer.score(users), ref)

@@ -15,19 +15,35 @@ import pandas as pd
 import pytest
 
 import models_py
-from music_recs.tables import TRAINED_TABLES, Tables
 from models_py.evaluate import KS, MODELS
 from models_py.metrics import ACCURACY_METRICS
+from music_recs.tables import TRAINED_TABLES, Tables
 
 REPO = Path(__file__).resolve().parents[2]
 
 CONTRACT = {
     "recs_popular": [("rank", "INTEGER"), ("track_id", "BIGINT"), ("score", "DOUBLE")],
-    "recs_popular_genre": [("genre_id", "BIGINT"), ("rank", "INTEGER"), ("track_id", "BIGINT"), ("score", "DOUBLE")],
+    "recs_popular_genre": [
+        ("genre_id", "BIGINT"),
+        ("rank", "INTEGER"),
+        ("track_id", "BIGINT"),
+        ("score", "DOUBLE"),
+    ],
     "recs_als": [("user_id", "INTEGER"), ("track_id", "BIGINT"), ("score", "DOUBLE"), ("rank", "INTEGER")],
-    "similar_tracks": [("track_id", "BIGINT"), ("similar_track_id", "BIGINT"), ("score", "DOUBLE"), ("rank", "INTEGER")],
+    "similar_tracks": [
+        ("track_id", "BIGINT"),
+        ("similar_track_id", "BIGINT"),
+        ("score", "DOUBLE"),
+        ("rank", "INTEGER"),
+    ],
     "recs_final": [("user_id", "INTEGER"), ("track_id", "BIGINT"), ("score", "DOUBLE"), ("rank", "INTEGER")],
-    "eval_metrics": [("model", "VARCHAR"), ("segment", "VARCHAR"), ("k", "INTEGER"), ("metric", "VARCHAR"), ("value", "DOUBLE")],
+    "eval_metrics": [
+        ("model", "VARCHAR"),
+        ("segment", "VARCHAR"),
+        ("k", "INTEGER"),
+        ("metric", "VARCHAR"),
+        ("value", "DOUBLE"),
+    ],
     "feature_importance": [("feature", "VARCHAR"), ("importance", "DOUBLE")],
 }
 
@@ -53,11 +69,14 @@ def test_tables_follow_the_contract(ro):
 @pytest.mark.parametrize("table, limit", [("recs_als", "n_candidates"), ("recs_final", "n_recs")])
 def test_user_lists_are_ranked_unique_and_cover_every_user(ro, tiny_build, table, limit):
     n = tiny_build.settings.value_of(limit)
-    stats = q(ro, f"""SELECT COUNT(*), MIN(rank), MAX(rank), COUNT(DISTINCT track_id),
+    stats = q(
+        ro,
+        f"""SELECT COUNT(*), MIN(rank), MAX(rank), COUNT(DISTINCT track_id),
                              bool_and(rank_ok) FROM (
                         SELECT user_id, track_id, rank,
                                score <= lag(score, 1, 'inf'::DOUBLE) OVER (PARTITION BY user_id ORDER BY rank) AS rank_ok
-                        FROM {table}) GROUP BY user_id""")
+                        FROM {table}) GROUP BY user_id""",
+    )
     assert all(c == d == mx and mn == 1 and mx <= n and ok for c, mn, mx, d, ok in stats)
     n_users = q(ro, "SELECT COUNT(*) FROM user_index")[0][0]
     assert len(stats) == n_users  # every user with history has a list
@@ -70,9 +89,13 @@ def test_popularity_lists_come_from_train_only_and_are_ranked(ro, tiny_build):
     ranks = [r[0] for r in q(ro, "SELECT rank FROM recs_popular ORDER BY rank")]
     assert ranks == list(range(1, min(n, len(ranks)) + 1))
     assert q(ro, "SELECT COUNT(*) FROM recs_popular ANTI JOIN events_train USING (track_id)")[0][0] == 0
-    per_genre = q(ro, "SELECT MAX(rank), COUNT(*), COUNT(DISTINCT track_id) FROM recs_popular_genre GROUP BY genre_id")
+    per_genre = q(
+        ro, "SELECT MAX(rank), COUNT(*), COUNT(DISTINCT track_id) FROM recs_popular_genre GROUP BY genre_id"
+    )
     assert all(mx == c == d <= n for mx, c, d in per_genre)
-    wrong_genre = q(ro, "SELECT COUNT(*) FROM recs_popular_genre ANTI JOIN item_genres USING (genre_id, track_id)")
+    wrong_genre = q(
+        ro, "SELECT COUNT(*) FROM recs_popular_genre ANTI JOIN item_genres USING (genre_id, track_id)"
+    )
     assert wrong_genre[0][0] == 0
 
 
@@ -80,16 +103,29 @@ def test_similar_tracks(ro, tiny_build):
     assert q(ro, "SELECT COUNT(*) FROM similar_tracks WHERE track_id = similar_track_id")[0][0] == 0
     assert q(ro, "SELECT COUNT(*) FROM similar_tracks WHERE score > 1.0001 OR score < -1.0001")[0][0] == 0
     assert q(ro, "SELECT COUNT(*) FROM similar_tracks ANTI JOIN track_index USING (track_id)")[0][0] == 0
-    lists = q(ro, "SELECT COUNT(*), MAX(rank), COUNT(DISTINCT similar_track_id) FROM similar_tracks GROUP BY track_id")
+    lists = q(
+        ro,
+        "SELECT COUNT(*), MAX(rank), COUNT(DISTINCT similar_track_id) FROM similar_tracks GROUP BY track_id",
+    )
     assert all(c == mx == d <= tiny_build.settings.models.n_similar for c, mx, d in lists)
     assert len(lists) == q(ro, "SELECT COUNT(*) FROM track_index")[0][0]
 
 
 def test_eval_metrics_cover_every_model_segment_k_and_metric(ro, tiny_build):
     frame = ro.execute("SELECT * FROM eval_metrics").df()
-    metrics = set(ACCURACY_METRICS) | {"novelty", "diversity_genre", "diversity_artist", "coverage", "n_users"}
+    metrics = set(ACCURACY_METRICS) | {
+        "novelty",
+        "diversity_genre",
+        "diversity_artist",
+        "coverage",
+        "n_users",
+    }
     assert set(frame["model"]) == set(MODELS)  # tiny data has _truth/: the oracle is there
-    segments = {"all", "warm"} | ({"cold"} if q(ro, "SELECT COUNT(*) FROM events_test ANTI JOIN user_index USING (user_id)")[0][0] else set())
+    segments = {"all", "warm"} | (
+        {"cold"}
+        if q(ro, "SELECT COUNT(*) FROM events_test ANTI JOIN user_index USING (user_id)")[0][0]
+        else set()
+    )
     for (model, segment, k), group in frame.groupby(["model", "segment", "k"]):
         extra = {"ndcg_oracle_share"} if segment == "all" else set()
         assert set(group["metric"]) == metrics | extra, (model, segment, k)
@@ -122,14 +158,31 @@ def test_export_writes_every_recommendation_table(ro, tiny_build):
 def test_cli_runs_one_step_and_rejects_a_missing_file(tiny_build, tmp_path):
     db = tmp_path / "copy.duckdb"
     shutil.copy(tiny_build.db_path, db)
-    env = {**os.environ, "MUSIC_RECS_EXPORT_URI": str(tmp_path / "exp"), "MUSIC_RECS_LOGS_DIR": str(tmp_path / "logs"),
-           "MUSIC_RECS_ARTIFACTS_DIR": str(tiny_build.settings.artifacts_dir), "OPENBLAS_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-m", "models_py", "export", "--db", str(db)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "MUSIC_RECS_EXPORT_URI": str(tmp_path / "exp"),
+        "MUSIC_RECS_LOGS_DIR": str(tmp_path / "logs"),
+        "MUSIC_RECS_ARTIFACTS_DIR": str(tiny_build.settings.artifacts_dir),
+        "OPENBLAS_NUM_THREADS": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "models_py", "export", "--db", str(db)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "exp" / "recs_final.parquet").is_file()
-    bad = subprocess.run([sys.executable, "-m", "models_py", "als", "--db", str(tmp_path / "none.duckdb")],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "models_py", "als", "--db", str(tmp_path / "none.duckdb")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "file not found" in bad.stderr
 
 
@@ -177,19 +230,31 @@ def _mutate_test_window(db: Path) -> int:
     con = duckdb.connect(str(db))
     try:
         split = con.execute("SELECT split_date FROM split_info").fetchone()[0]
-        track = con.execute("SELECT track_id FROM events_train GROUP BY 1 ORDER BY COUNT(*), track_id LIMIT 1").fetchone()[0]
+        track = con.execute(
+            "SELECT track_id FROM events_train GROUP BY 1 ORDER BY COUNT(*), track_id LIMIT 1"
+        ).fetchone()[0]
         # events is a view of int_events_aggregated: test-only pairs have no train/fit listens
         for table in ("int_events_aggregated", "events_test"):
             windows = ", 0 AS train_listen_count, 0 AS fit_listen_count" if table.startswith("int_") else ""
-            con.execute(f"DELETE FROM {table} WHERE first_listen > ? AND hash(user_id, track_id) % 2 = 0", [split])
-            con.execute(f"""INSERT INTO {table} BY NAME
+            con.execute(
+                f"DELETE FROM {table} WHERE first_listen > ? AND hash(user_id, track_id) % 2 = 0", [split]
+            )
+            con.execute(
+                f"""INSERT INTO {table} BY NAME
                 SELECT u.user_id, ?::BIGINT AS track_id, 1 AS listen_count,
                        (?::DATE + 1) AS first_listen, (?::DATE + 1) AS last_listen{windows}
                 FROM user_index u ANTI JOIN events_train e ON e.user_id = u.user_id AND e.track_id = ?""",
-                        [track, split, split, track])
-        assert con.execute("SELECT count(*) FROM events WHERE track_id = ? AND first_listen > ?",
-                           [track, split]).fetchone()[0] > 0
-        top = con.execute("SELECT track_id FROM events_test GROUP BY 1 ORDER BY COUNT(*) DESC LIMIT 1").fetchone()[0]
+                [track, split, split, track],
+            )
+        assert (
+            con.execute(
+                "SELECT count(*) FROM events WHERE track_id = ? AND first_listen > ?", [track, split]
+            ).fetchone()[0]
+            > 0
+        )
+        top = con.execute(
+            "SELECT track_id FROM events_test GROUP BY 1 ORDER BY COUNT(*) DESC LIMIT 1"
+        ).fetchone()[0]
         assert top == track  # anything reading the test window now sees this track as the hit
         return int(track)
     finally:
@@ -205,8 +270,11 @@ def test_trained_outputs_ignore_the_test_window_and_are_deterministic(tiny_build
         if name == "mutated":
             injected = _mutate_test_window(db)
         settings = tiny_build.settings.updated(
-            artifacts_dir=tmp_path / name / "artifacts", reports_dir=tmp_path / name / "reports",
-            ranker_iterations=40, als_iterations=6)
+            artifacts_dir=tmp_path / name / "artifacts",
+            reports_dir=tmp_path / name / "reports",
+            ranker_iterations=40,
+            als_iterations=6,
+        )
         models_py.run_all(db, settings, steps=TRAIN_STEPS)
         outputs[name] = (_tables(db), _artifacts(Path(settings.artifacts_dir) / db.stem))
     (tables_a, art_a), (tables_b, art_b) = outputs["original"], outputs["mutated"]

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 from models_py import als, artifacts, db, evaluate, popularity, ranker
-from music_recs import cold_start
 from models_py.candidates import PhaseModels
-from music_recs.tables import Phases
 from models_py.data import load_interactions
 from models_py.features import prepare_phase
 from models_py.metrics import PAD
+from music_recs import cold_start
+from music_recs.tables import Phases
 
 K = 10
 N_USERS = 60
@@ -29,9 +29,16 @@ Recommender = Callable[[np.ndarray, int], np.ndarray]
 def _phase_models(con: duckdb.DuckDBPyConnection, inter, tb) -> PhaseModels:
     """The serve phase's candidate models as the ranker step builds them."""
     s = tb.settings
-    return PhaseModels.build(con, inter, als.AlsModel.load(artifacts.factors_path(tb.db_path, s, Phases.Serve)),
-                             artifacts.load_half_life(tb.db_path, s), s.ranker, s.als, seed=s.seed,
-                             threads=s.models.train_threads)
+    return PhaseModels.build(
+        con,
+        inter,
+        als.AlsModel.load(artifacts.factors_path(tb.db_path, s, Phases.Serve)),
+        artifacts.load_half_life(tb.db_path, s),
+        s.ranker,
+        s.als,
+        seed=s.seed,
+        threads=s.models.train_threads,
+    )
 
 
 def _serving(tb) -> tuple:
@@ -65,13 +72,21 @@ def _popularity(tb, con, inter) -> Recommender:
 
 def _als_live(tb, con, inter) -> Recommender:
     model = als.AlsModel.load(artifacts.factors_path(tb.db_path, tb.settings, Phases.Serve))
-    return lambda users, k: als.recommend(model, inter, k, tb.settings.als, seed=tb.settings.seed,
-                                                 threads=tb.settings.models.train_threads, rows=inter.rows_of(users))[1]
+    return lambda users, k: als.recommend(
+        model,
+        inter,
+        k,
+        tb.settings.als,
+        seed=tb.settings.seed,
+        threads=tb.settings.models.train_threads,
+        rows=inter.rows_of(users),
+    )[1]
 
 
 def _table(name: str):
     def make(tb, con, inter) -> Recommender:
         return lambda users, k: evaluate.table_lists(con, name, users, k)
+
     return make
 
 
@@ -84,29 +99,44 @@ def _reranked_live(tb, con, inter) -> Recommender:
         got_users, tracks, _ = ranker.rerank(pm, feats, model, inter.rows_of(users), *_serving(tb))
         assert np.array_equal(got_users, users)
         return tracks[:, :k]
+
     return rec
 
 
 def _cold_start_by_taste(tb, con, inter) -> Recommender:
-    popular = [(int(t), float(s)) for t, s in con.execute(
-        "SELECT track_id, score FROM recs_popular ORDER BY rank").fetchall()]
+    popular = [
+        (int(t), float(s))
+        for t, s in con.execute("SELECT track_id, score FROM recs_popular ORDER BY rank").fetchall()
+    ]
     by_genre: dict[int, list[tuple[int, float]]] = {}
-    for g, t, s in con.execute("SELECT genre_id, track_id, score FROM recs_popular_genre ORDER BY genre_id, rank").fetchall():
+    for g, t, s in con.execute(
+        "SELECT genre_id, track_id, score FROM recs_popular_genre ORDER BY genre_id, rank"
+    ).fetchall():
         by_genre.setdefault(int(g), []).append((int(t), float(s)))
 
     def rec(users: np.ndarray, k: int) -> np.ndarray:
         out = np.full((len(users), k), PAD, dtype=np.int64)
         for i, u in enumerate(users):
-            genres = [r[0] for r in con.execute(
-                "SELECT genre_id FROM user_genre_affinity WHERE user_id = ? "
-                "ORDER BY share_serve DESC, genre_id LIMIT 3", [int(u)]).fetchall()]
+            genres = [
+                r[0]
+                for r in con.execute(
+                    "SELECT genre_id FROM user_genre_affinity WHERE user_id = ? "
+                    "ORDER BY share_serve DESC, genre_id LIMIT 3",
+                    [int(u)],
+                ).fetchall()
+            ]
             row = inter.rows_of(np.array([u]))[0]
             heard = inter.track_ids[inter.matrix[row].indices]
             preference = [(g, 1.0 / (j + 1)) for j, g in enumerate(genres)]
-            got = [t for t, _ in cold_start.genre_aware_popular(popular, by_genre, preference,
-                                                                 set(heard.tolist()), k)]
+            got = [
+                t
+                for t, _ in cold_start.genre_aware_popular(
+                    popular, by_genre, preference, set(heard.tolist()), k
+                )
+            ]
             out[i, : len(got)] = got
         return out
+
     return rec
 
 
@@ -226,8 +256,12 @@ def test_candidates_hold_the_taste_cluster_lists(tiny_build, ro, serve, sample_u
     assert n > 0 and (want >= 0).sum() > len(rows)  # the tiny users do get taste lists
     flagged = cand[cand["from_cluster"]]
     got = {(u, t): r for u, t, r in zip(flagged["user_id"], flagged["track_id"], flagged["cluster_rank"])}
-    expected = {(int(serve.user_ids[rows[i]]), int(serve.track_ids[c])): j + 1
-                for i in range(len(rows)) for j, c in enumerate(want[i]) if c >= 0}
+    expected = {
+        (int(serve.user_ids[rows[i]]), int(serve.track_ids[c])): j + 1
+        for i in range(len(rows))
+        for j, c in enumerate(want[i])
+        if c >= 0
+    }
     assert got == expected
     assert (cand.loc[~cand["from_cluster"], "cluster_rank"] == n + 1).all()
     heard = serve.matrix[rows].nonzero()

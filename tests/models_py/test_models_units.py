@@ -10,12 +10,12 @@ import pytest
 import scipy.sparse as sp
 
 from models_py import als, artifacts, popularity
-from music_recs import cold_start
-from music_recs.tables import Phases
 from models_py.data import load_interactions
 from models_py.db import WarehouseError, connect, require_tables
 from models_py.metrics import PAD
 from models_py.topk import top_k_from_ranking, top_k_from_scores
+from music_recs import cold_start
+from music_recs.tables import Phases
 
 
 def test_confidence_weighting_prefers_recent_and_repeated_listens(tmp_path: Path, settings_for):
@@ -86,15 +86,28 @@ def test_cold_start_reads_the_popularity_step_lists(handmade_db: Path, tmp_path:
     settings = settings_for(tmp_path)
     popularity.run(handmade_db, settings)
     con = duckdb.connect(str(handmade_db), read_only=True)
-    genre, first = con.execute("SELECT genre_id, track_id FROM recs_popular_genre WHERE rank = 1 LIMIT 1").fetchone()
-    popular = [(int(t), float(s)) for t, s in con.execute("SELECT track_id, score FROM recs_popular ORDER BY rank").fetchall()]
-    by_genre = {genre: [(int(t), float(s)) for t, s in con.execute(
-        "SELECT track_id, score FROM recs_popular_genre WHERE genre_id = ? ORDER BY rank", [genre]).fetchall()]}
+    genre, first = con.execute(
+        "SELECT genre_id, track_id FROM recs_popular_genre WHERE rank = 1 LIMIT 1"
+    ).fetchone()
+    popular = [
+        (int(t), float(s))
+        for t, s in con.execute("SELECT track_id, score FROM recs_popular ORDER BY rank").fetchall()
+    ]
+    by_genre = {
+        genre: [
+            (int(t), float(s))
+            for t, s in con.execute(
+                "SELECT track_id, score FROM recs_popular_genre WHERE genre_id = ? ORDER BY rank", [genre]
+            ).fetchall()
+        ]
+    }
     got = [t for t, _ in cold_start.genre_aware_popular(popular, by_genre, [(genre, 1.0)], set(), 10)]
     assert got[0] == first and len(got) == len(set(got)) == 10
     assert set(got) <= {t for t, _ in by_genre[genre]} | {t for t, _ in popular}
     assert cold_start.genre_aware_popular(popular, by_genre, [], set(), 5) == popular[:5]
-    assert popular[0][0] not in [t for t, _ in cold_start.genre_aware_popular(popular, {}, [], {popular[0][0]}, 5)]
+    assert popular[0][0] not in [
+        t for t, _ in cold_start.genre_aware_popular(popular, {}, [], {popular[0][0]}, 5)
+    ]
     con.close()
 
 
@@ -105,8 +118,12 @@ def test_positions_of_ids_match_a_dict_lookup(monkeypatch, spread: int):
     monkeypatch.setattr(data, "LUT_SPREAD", spread)
     monkeypatch.setattr(data, "LUT_FLOOR", 1 << 22 if spread else 0)
     rng = np.random.default_rng(3)
-    for ids in (rng.permutation(50_000)[:30_000], np.array([5, 10**15, 3, 7]), np.array([0]),
-                np.array([], dtype=np.int64)):
+    for ids in (
+        rng.permutation(50_000)[:30_000],
+        np.array([5, 10**15, 3, 7]),
+        np.array([0]),
+        np.array([], dtype=np.int64),
+    ):
         query = np.concatenate([ids[:500], rng.integers(-5, 60_000, 500), [10**15, -1, 2**40]])
         where = {int(v): i for i, v in enumerate(ids)}
         assert data.positions_of(ids, query).tolist() == [where.get(int(v), -1) for v in query]
@@ -152,7 +169,9 @@ def test_recent_tracks_newest_first_then_column(whole_days: bool):
     dense = rng.random((50, 30)) < 0.4
     matrix = sp.csr_matrix(dense.astype(np.float32))
     age = rng.integers(0, 6, matrix.nnz).astype(np.float64) + (0.0 if whole_days else 0.5)
-    inter = Interactions("fit", date(2022, 12, 1), np.arange(50), np.arange(30), matrix, np.ones(matrix.nnz), age)
+    inter = Interactions(
+        "fit", date(2022, 12, 1), np.arange(50), np.arange(30), matrix, np.ones(matrix.nnz), age
+    )
     got = recent_tracks(inter, 4)
     for r in range(50):
         lo, hi = matrix.indptr[r], matrix.indptr[r + 1]
@@ -164,12 +183,21 @@ def test_recent_tracks_newest_first_then_column(whole_days: bool):
 @pytest.mark.parametrize("phase", [Phases.Fit, Phases.Serve])
 def test_interactions_cache_reuses_and_invalidates(handmade_db: Path, tmp_path: Path, phase: str):
     def same(a, b) -> bool:
-        return (a.phase == b.phase and a.ref_date == b.ref_date and np.array_equal(a.user_ids, b.user_ids)
-                and np.array_equal(a.track_ids, b.track_ids) and (a.matrix != b.matrix).nnz == 0
-                and a.matrix.dtype == b.matrix.dtype and a.matrix.indices.dtype == b.matrix.indices.dtype
-                and np.array_equal(a.matrix.indptr, b.matrix.indptr) and np.array_equal(a.matrix.indices, b.matrix.indices)
-                and a.listen_count.dtype == b.listen_count.dtype and np.array_equal(a.listen_count, b.listen_count)
-                and a.age_days.dtype == b.age_days.dtype and np.array_equal(a.age_days, b.age_days))
+        return (
+            a.phase == b.phase
+            and a.ref_date == b.ref_date
+            and np.array_equal(a.user_ids, b.user_ids)
+            and np.array_equal(a.track_ids, b.track_ids)
+            and (a.matrix != b.matrix).nnz == 0
+            and a.matrix.dtype == b.matrix.dtype
+            and a.matrix.indices.dtype == b.matrix.indices.dtype
+            and np.array_equal(a.matrix.indptr, b.matrix.indptr)
+            and np.array_equal(a.matrix.indices, b.matrix.indices)
+            and a.listen_count.dtype == b.listen_count.dtype
+            and np.array_equal(a.listen_count, b.listen_count)
+            and a.age_days.dtype == b.age_days.dtype
+            and np.array_equal(a.age_days, b.age_days)
+        )
 
     with connect(handmade_db) as con:
         direct = load_interactions(con, phase)
@@ -179,7 +207,9 @@ def test_interactions_cache_reuses_and_invalidates(handmade_db: Path, tmp_path: 
         stamp = cached.stat().st_mtime_ns
         assert same(load_interactions(con, phase, tmp_path), direct) and cached.stat().st_mtime_ns == stamp
         table = "events_fit" if phase == Phases.Fit else "events_train"
-        con.execute(f"DELETE FROM {table} WHERE (user_id, track_id) IN (SELECT user_id, track_id FROM {table} LIMIT 1)")
+        con.execute(
+            f"DELETE FROM {table} WHERE (user_id, track_id) IN (SELECT user_id, track_id FROM {table} LIMIT 1)"
+        )
         changed = load_interactions(con, phase, tmp_path)  # fingerprint differs: reloaded and rewritten
         assert changed.matrix.nnz == direct.matrix.nnz - 1 and same(changed, load_interactions(con, phase))
 

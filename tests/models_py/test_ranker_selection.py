@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from models_py import ranker
-from music_recs.tables import Columns as C
 from models_py.features import FEATURES
 from music_recs.config import Settings
+from music_recs.tables import Columns as C
 
 
 def _frame(n_users: int, label_by: str, seed: int = 0, per_user: int = 30) -> ranker.TrainingData:
@@ -74,8 +74,9 @@ def test_too_few_label_users_serve_the_best_list_without_training():
 
 
 def test_no_label_user_at_all_serves_als_and_says_why():
-    empty = ranker.TrainingData(pd.DataFrame(columns=[C.User, C.Item, *FEATURES, "label"]),
-                                pd.Series(dtype=np.int64))
+    empty = ranker.TrainingData(
+        pd.DataFrame(columns=[C.User, C.Item, *FEATURES, "label"]), pd.Series(dtype=np.int64)
+    )
     sel = _fit(empty)
     assert sel.model is None and sel.served == "als" and sel.results == {}
     assert "nothing to validate" in sel.reason

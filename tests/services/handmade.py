@@ -41,8 +41,10 @@ def build_handmade(path: Path, build_id: str) -> Path:
         )
         con.executemany(
             "INSERT INTO catalog VALUES (?, ?, ?, ?, ?, ?)",
-            [(t, f"Track {t}", f"Artist {t % 5}", f"Album {t // 3}", f"genre{GENRE_OF[t]}", t)
-             for t in range(1, N_TRACKS + 1)],
+            [
+                (t, f"Track {t}", f"Artist {t % 5}", f"Album {t // 3}", f"genre{GENRE_OF[t]}", t)
+                for t in range(1, N_TRACKS + 1)
+            ],
         )
         con.execute("CREATE TABLE map_tracks (raw_id BIGINT, canonical_id BIGINT)")
         pairs = [(t, t) for t in range(1, N_TRACKS + 1)] + list(DUPLICATES.items())
@@ -58,9 +60,7 @@ def build_handmade(path: Path, build_id: str) -> Path:
             [(u, t) for u, ts in HEARD.items() for t in ts],
         )
         con.execute("CREATE TABLE events_train AS SELECT * FROM events")
-        con.execute(
-            "CREATE TABLE recs_final (user_id INTEGER, track_id BIGINT, score DOUBLE, rank INTEGER)"
-        )
+        con.execute("CREATE TABLE recs_final (user_id INTEGER, track_id BIGINT, score DOUBLE, rank INTEGER)")
         con.executemany(
             "INSERT INTO recs_final VALUES (?, ?, ?, ?)",
             [(u, t, 1.0 - 0.1 * r, r + 1) for u, ts in RECS_FINAL.items() for r, t in enumerate(ts)],
@@ -71,13 +71,15 @@ def build_handmade(path: Path, build_id: str) -> Path:
             [(r + 1, t, float(N_TRACKS - r)) for r, t in enumerate(POPULAR)],
         )
         con.execute(
-            "CREATE TABLE recs_popular_genre (genre_id BIGINT, rank INTEGER, track_id BIGINT, "
-            "score DOUBLE)"
+            "CREATE TABLE recs_popular_genre (genre_id BIGINT, rank INTEGER, track_id BIGINT, score DOUBLE)"
         )
         con.executemany(
             "INSERT INTO recs_popular_genre VALUES (?, ?, ?, ?)",
-            [(GENRE_OF[t], r + 1, t, float(10 - r))
-             for g in (1, 2, 3) for r, t in enumerate([x for x in POPULAR if GENRE_OF[x] == g])],
+            [
+                (GENRE_OF[t], r + 1, t, float(10 - r))
+                for g in (1, 2, 3)
+                for r, t in enumerate([x for x in POPULAR if GENRE_OF[x] == g])
+            ],
         )
         con.execute(
             "CREATE TABLE similar_tracks (track_id BIGINT, similar_track_id BIGINT, score DOUBLE, "
@@ -85,8 +87,11 @@ def build_handmade(path: Path, build_id: str) -> Path:
         )
         con.executemany(
             "INSERT INTO similar_tracks VALUES (?, ?, ?, ?)",
-            [(t, s, 0.9 - 0.1 * r, r + 1)
-             for t in range(1, N_TRACKS + 1) for r, s in enumerate(similar_of(t))],
+            [
+                (t, s, 0.9 - 0.1 * r, r + 1)
+                for t in range(1, N_TRACKS + 1)
+                for r, s in enumerate(similar_of(t))
+            ],
         )
     finally:
         con.close()

@@ -23,11 +23,10 @@ from pathlib import Path
 
 import duckdb
 import httpx
+from handmade import build_handmade
 
 from music_recs.config import Settings
 from music_recs.warehouse import new_build_path, publish
-
-from handmade import build_handmade
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("events", "offline", "online", "final")
@@ -66,9 +65,22 @@ def service_settings(root: Path, **overrides: object) -> Settings:
 def settings_env(settings: Settings) -> dict[str, str]:
     """The process environment that reproduces ``settings`` in a child."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MUSIC_RECS_")}
-    for name in ("data_dir", "warehouse_path", "logs_dir", "events_db", "online_events_path",
-                 "final_port", "offline_port", "events_port", "online_port", "service_timeout_s",
-                 "warehouse_check_interval_s", "keep_builds", "host", "serving_memory_rows"):
+    for name in (
+        "data_dir",
+        "warehouse_path",
+        "logs_dir",
+        "events_db",
+        "online_events_path",
+        "final_port",
+        "offline_port",
+        "events_port",
+        "online_port",
+        "service_timeout_s",
+        "warehouse_check_interval_s",
+        "keep_builds",
+        "host",
+        "serving_memory_rows",
+    ):
         env[f"MUSIC_RECS_{name.upper()}"] = str(settings.value_of(name))
     for name in ("events_api_keys", "events_api_key"):
         env[f"MUSIC_RECS_{name.upper()}"] = settings.value_of(name).get_secret_value()
@@ -95,7 +107,10 @@ class ServiceProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "services.run", self.name],
-            cwd=REPO_ROOT, env=settings_env(self.settings), stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+            env=settings_env(self.settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         log.close()
         return self
@@ -144,9 +159,7 @@ class Stack:
 
     def start(self, *names: str) -> Stack:
         for name in names:
-            self.procs[name] = ServiceProcess(
-                name, self.settings, self.root / "logs" / f"{name}.out"
-            ).start()
+            self.procs[name] = ServiceProcess(name, self.settings, self.root / "logs" / f"{name}.out").start()
         for name in names:
             self.procs[name].wait_live()
         return self
@@ -180,5 +193,3 @@ def publish_handmade(settings: Settings, build_id: str) -> Path:
         con.close()
     publish(path, settings)
     return path
-
-

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from svc_stack import Stack
 from handmade import DUPLICATES, GENRE_OF, HEARD, N_TRACKS, POPULAR, RECS_FINAL, similar_of
+from svc_stack import Stack
 
 
 def ids(items: list[dict]) -> list[int]:
@@ -23,7 +23,10 @@ def test_health_and_build_id(handmade_stack: Stack, http: httpx.Client) -> None:
         assert body["build_id"] == "handmade-1"
     final = http.get(f"{handmade_stack.url('final')}/health/ready").json()
     assert {d: final["checks"][d]["ok"] for d in ("offline", "online", "events")} == {
-        "offline": True, "online": True, "events": True}
+        "offline": True,
+        "online": True,
+        "events": True,
+    }
 
 
 def test_offline_user_with_history(handmade_stack: Stack, http: httpx.Client) -> None:
@@ -40,17 +43,14 @@ def test_offline_user_with_history(handmade_stack: Stack, http: httpx.Client) ->
 
 
 def test_offline_cold_user_gets_popularity(handmade_stack: Stack, http: httpx.Client) -> None:
-    body = http.get(f"{handmade_stack.url('offline')}/users/424242/recommendations",
-                    params={"k": 7}).json()
+    body = http.get(f"{handmade_stack.url('offline')}/users/424242/recommendations", params={"k": 7}).json()
     assert body["source"] == "popular" and body["degraded"] == []
     assert ids(body["items"]) == POPULAR[:7]
 
 
-def test_offline_genre_aware_for_warehouse_only_user(handmade_stack: Stack,
-                                                     http: httpx.Client) -> None:
+def test_offline_genre_aware_for_warehouse_only_user(handmade_stack: Stack, http: httpx.Client) -> None:
     # user 3 heard 21, 22 (genre 3) but has no recs_final row
-    body = http.get(f"{handmade_stack.url('offline')}/users/3/recommendations",
-                    params={"k": 5}).json()
+    body = http.get(f"{handmade_stack.url('offline')}/users/3/recommendations", params={"k": 5}).json()
     assert body["source"] == "popular_genre"
     got = ids(body["items"])
     assert all(GENRE_OF[t] == 3 for t in got) and not set(got) & set(HEARD[3])
@@ -59,31 +59,34 @@ def test_offline_genre_aware_for_warehouse_only_user(handmade_stack: Stack,
 def test_user_with_only_online_events(handmade_stack: Stack, http: httpx.Client) -> None:
     user = 7001
     events = handmade_stack.url("events")
-    r1 = http.post(f"{events}/put", params={"user_id": user, "track_id": 11,
-                                            "started_at": "2023-01-01T10:00:00"})
-    r2 = http.post(f"{events}/users/{user}/events",
-                   json={"track_id": 12, "started_at": "2023-01-01T11:00:00+00:00"})
+    r1 = http.post(
+        f"{events}/put", params={"user_id": user, "track_id": 11, "started_at": "2023-01-01T10:00:00"}
+    )
+    r2 = http.post(
+        f"{events}/users/{user}/events", json={"track_id": 12, "started_at": "2023-01-01T11:00:00+00:00"}
+    )
     assert r1.status_code == 200 and r2.status_code == 201, (r1.text, r2.text)
     listed = http.get(f"{events}/users/{user}/events", params={"k": 5}).json()["events"]
     assert ids(listed) == [12, 11]  # newest first
     assert ids(http.post(f"{events}/get", params={"user_id": user, "k": 1}).json()["events"]) == [12]
 
-    offline = http.get(f"{handmade_stack.url('offline')}/users/{user}/recommendations",
-                       params={"k": 5}).json()
+    offline = http.get(
+        f"{handmade_stack.url('offline')}/users/{user}/recommendations", params={"k": 5}
+    ).json()
     assert offline["source"] == "popular_genre"
     assert all(GENRE_OF[t] == 2 for t in ids(offline["items"]))
     assert not {11, 12} & set(ids(offline["items"]))
 
-    online = http.get(f"{handmade_stack.url('online')}/users/{user}/recommendations",
-                      params={"k": 10}).json()
+    online = http.get(f"{handmade_stack.url('online')}/users/{user}/recommendations", params={"k": 10}).json()
     assert online["based_on"] == [12, 11]
     expected = (set(similar_of(12)) | set(similar_of(11))) - {11, 12}
     assert set(ids(online["items"])) == expected
     scores = [i["score"] for i in online["items"]]
     assert scores == sorted(scores, reverse=True)
 
-    final = http.post(f"{handmade_stack.url('final')}/recommendations",
-                      params={"user_id": user, "k": 8}).json()
+    final = http.post(
+        f"{handmade_stack.url('final')}/recommendations", params={"user_id": user, "k": 8}
+    ).json()
     got = ids(final["items"])
     assert len(got) == 8 and len(set(got)) == 8 and not {11, 12} & set(got)
     assert final["items"][0]["source"] == "online"  # cold in the warehouse: online leads
@@ -95,8 +98,7 @@ def test_final_blend_user_with_history(handmade_stack: Stack, http: httpx.Client
     # an online listen of raw id 101 (a duplicate of canonical 1) and of track 9
     for track in (101, 9):
         assert http.post(f"{events}/put", params={"user_id": user, "track_id": track}).status_code == 200
-    body = http.get(f"{handmade_stack.url('final')}/users/{user}/recommendations",
-                    params={"k": 10}).json()
+    body = http.get(f"{handmade_stack.url('final')}/users/{user}/recommendations", params={"k": 10}).json()
     assert body["offline_source"] == "personal" and body["degraded"] == []
     got = ids(body["items"])
     heard = set(HEARD[user]) | {DUPLICATES[101], 9}
@@ -114,19 +116,20 @@ def test_final_blend_user_with_history(handmade_stack: Stack, http: httpx.Client
 def test_final_fills_to_k_when_catalog_allows(handmade_stack: Stack, http: httpx.Client) -> None:
     user = 2
     available = N_TRACKS - len(HEARD[user])
-    body = http.get(f"{handmade_stack.url('final')}/users/{user}/recommendations",
-                    params={"k": available}).json()
+    body = http.get(
+        f"{handmade_stack.url('final')}/users/{user}/recommendations", params={"k": available}
+    ).json()
     got = ids(body["items"])
     assert len(got) == available and set(got) == set(range(1, N_TRACKS + 1)) - set(HEARD[user])
     # more than the catalog holds: everything unheard, no repeats, no error
-    body = http.get(f"{handmade_stack.url('final')}/users/{user}/recommendations",
-                    params={"k": 100}).json()
+    body = http.get(f"{handmade_stack.url('final')}/users/{user}/recommendations", params={"k": 100}).json()
     assert sorted(ids(body["items"])) == sorted(got)
 
 
 def test_final_cold_user(handmade_stack: Stack, http: httpx.Client) -> None:
-    body = http.post(f"{handmade_stack.url('final')}/recommendations",
-                     params={"user_id": 515151, "k": 5}).json()
+    body = http.post(
+        f"{handmade_stack.url('final')}/recommendations", params={"user_id": 515151, "k": 5}
+    ).json()
     assert body["offline_source"] == "popular"
     assert ids(body["items"]) == POPULAR[:5]
     assert {i["source"] for i in body["items"]} == {"popular"}
@@ -161,8 +164,9 @@ def test_online_similar_tracks(handmade_stack: Stack, http: httpx.Client) -> Non
         ("events", "POST", "/get", {"user_id": 1, "k": 0}),
     ],
 )
-def test_bad_input_is_422(handmade_stack: Stack, http: httpx.Client, service: str, method: str,
-                          path: str, params: dict) -> None:
+def test_bad_input_is_422(
+    handmade_stack: Stack, http: httpx.Client, service: str, method: str, path: str, params: dict
+) -> None:
     resp = http.request(method, f"{handmade_stack.url(service)}{path}", params=params)
     assert resp.status_code == 422, resp.text
     assert resp.json()["detail"]
@@ -172,8 +176,11 @@ def test_events_unknown_track_and_bad_bodies(handmade_stack: Stack, http: httpx.
     url = handmade_stack.url("events")
     resp = http.post(f"{url}/put", params={"user_id": 1, "track_id": 123456})
     assert resp.status_code == 404 and "123456" in resp.json()["detail"]
-    for body in ({"track_id": 1, "started_at": 0}, {"started_at": "2023-01-01T00:00:00"},
-                 {"track_id": "one"}):
+    for body in (
+        {"track_id": 1, "started_at": 0},
+        {"started_at": "2023-01-01T00:00:00"},
+        {"track_id": "one"},
+    ):
         resp = http.post(f"{url}/users/1/events", json=body)
         assert resp.status_code == 422, (body, resp.text)
     resp = http.post(f"{url}/users/1/events", content=b"\xff{", headers={"content-type": "application/json"})

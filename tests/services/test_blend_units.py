@@ -5,10 +5,10 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from music_recs.cold_start import genre_aware_popular
 from services.final.blend import blend, interleave
 from services.lookups import CatalogIndex, KeyedLists, TrackMap, load_item_genres
 from services.online.app import merge_similar
-from music_recs.cold_start import genre_aware_popular
 from services.queries import genre_preference
 
 
@@ -29,8 +29,9 @@ def _keyed(rows: list[tuple[int, int, float]]) -> KeyedLists:
     con = duckdb.connect()
     con.execute("CREATE TABLE t (k BIGINT, v BIGINT, s DOUBLE, r INTEGER)")
     if rows:
-        con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)",
-                        [(k, v, s, i) for i, (k, v, s) in enumerate(rows)])
+        con.executemany(
+            "INSERT INTO t VALUES (?, ?, ?, ?)", [(k, v, s, i) for i, (k, v, s) in enumerate(rows)]
+        )
     return KeyedLists.from_query(con, "SELECT k, v, s FROM t ORDER BY k, r")
 
 
@@ -46,7 +47,9 @@ def test_keyed_lists_lookup() -> None:
 
 def test_track_map() -> None:
     con = duckdb.connect()
-    con.execute("CREATE TABLE map_tracks AS SELECT * FROM (VALUES (1, 1), (7, 1), (3, 3)) v(raw_id, canonical_id)")
+    con.execute(
+        "CREATE TABLE map_tracks AS SELECT * FROM (VALUES (1, 1), (7, 1), (3, 3)) v(raw_id, canonical_id)"
+    )
     tm = TrackMap.load(con)
     assert tm.canonical(7) == 1 and tm.canonical(3) == 3 and tm.canonical(2) is None
     assert tm.canonical_many([7, 2, 3, 99, 1]) == [1, 3, 1]
@@ -73,9 +76,11 @@ def test_merge_similar_weights_recent_listens() -> None:
 
 def test_catalog_index() -> None:
     con = duckdb.connect()
-    con.execute("CREATE TABLE catalog AS SELECT * FROM (VALUES (30, 'c', 'A', 'x', NULL), "
-                "(10, 'a', 'B', 'y', 'pop'), (20, 'b', NULL, 'z', 'rock')) "
-                "v(track_id, track_name, artist_name, album_name, genre_name)")
+    con.execute(
+        "CREATE TABLE catalog AS SELECT * FROM (VALUES (30, 'c', 'A', 'x', NULL), "
+        "(10, 'a', 'B', 'y', 'pop'), (20, 'b', NULL, 'z', 'rock')) "
+        "v(track_id, track_name, artist_name, album_name, genre_name)"
+    )
     cat = CatalogIndex.load(con)
     assert len(cat) == 3
     got = cat.lookup([20, 5, 30, 99])
@@ -90,13 +95,17 @@ def test_genre_preference_counts_listened_genres_like_the_join() -> None:
     """Shares of each genre over the tracks' genres, largest first, ties by genre id: what
     the DuckDB join it replaced returned."""
     con = duckdb.connect()
-    con.execute("CREATE TABLE item_genres AS SELECT * FROM (VALUES (1, 10), (1, 20), (2, 20), "
-                "(3, 30), (4, 10), (5, 40)) t(track_id, genre_id)")
+    con.execute(
+        "CREATE TABLE item_genres AS SELECT * FROM (VALUES (1, 10), (1, 20), (2, 20), "
+        "(3, 30), (4, 10), (5, 40)) t(track_id, genre_id)"
+    )
     genres = load_item_genres(con)
     tracks = [1, 2, 3, 4, 99]  # 99: no genre
     want = con.execute(
         "WITH heard AS (SELECT unnest(?::BIGINT[]) AS track_id) SELECT g.genre_id, count(*) AS n "
-        "FROM heard h JOIN item_genres g USING (track_id) GROUP BY 1 ORDER BY n DESC, 1", [tracks]).fetchall()
+        "FROM heard h JOIN item_genres g USING (track_id) GROUP BY 1 ORDER BY n DESC, 1",
+        [tracks],
+    ).fetchall()
     total = sum(n for _, n in want)
     assert genre_preference(genres, tracks) == [(g, n / total) for g, n in want]
     assert genre_preference(genres, tracks)[:2] == [(10, 2 / 5), (20, 2 / 5)]

@@ -33,8 +33,10 @@ class Server:
                     writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + body)
                     await writer.drain()
                     break
-                writer.write(b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\n"
-                             b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+                writer.write(
+                    b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+                )
                 await writer.drain()
                 if self.mode == "close-silently":  # keep-alive promised, then dropped
                     break
@@ -44,8 +46,9 @@ class Server:
             writer.close()
 
 
-async def _calls(tmp_path: Path, mode: str, n: int, pause_s: float = 0.0,
-                 timeout_s: float = 0.5) -> tuple[list[object], Server, float]:
+async def _calls(
+    tmp_path: Path, mode: str, n: int, pause_s: float = 0.0, timeout_s: float = 0.5
+) -> tuple[list[object], Server, float]:
     port = free_port()
     settings = service_settings(tmp_path, offline_port=port, service_timeout_s=timeout_s)
     server = Server(mode)

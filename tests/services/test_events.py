@@ -36,8 +36,13 @@ def test_survives_restart_and_kill9(events_only: Stack, http: httpx.Client) -> N
     proc = events_only.procs["events"]
     url = events_only.url("events")
     for track in (1, 2, 3):
-        assert http.post(f"{url}/put", params={"user_id": 9, "track_id": track,
-                                               "started_at": f"2023-01-0{track}T00:00:00"}).status_code == 200
+        assert (
+            http.post(
+                f"{url}/put",
+                params={"user_id": 9, "track_id": track, "started_at": f"2023-01-0{track}T00:00:00"},
+            ).status_code
+            == 200
+        )
     proc.stop()
     proc.start().wait_live()
     assert _listens(http, url, 9) == [3, 2, 1]

@@ -20,15 +20,25 @@ CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformanc
 @pytest.mark.parametrize("service", SERVICES)
 def test_fuzz_every_route(handmade_stack: Stack, service: str, tmp_path: Path) -> None:
     cmd = [
-        str(SCHEMATHESIS), "run", f"{handmade_stack.url(service)}/openapi.json",
-        "--checks", CHECKS,
-        "--phases", "coverage,fuzzing,stateful",
-        "--max-examples", "15",
-        "--seed", "42",
-        "--workers", "1",
-        "--request-timeout", "10",
-        "--suppress-health-check", "too_slow",
-        "--header", f"X-API-Key: {EVENTS_KEY}",  # the events routes need a key
+        str(SCHEMATHESIS),
+        "run",
+        f"{handmade_stack.url(service)}/openapi.json",
+        "--checks",
+        CHECKS,
+        "--phases",
+        "coverage,fuzzing,stateful",
+        "--max-examples",
+        "15",
+        "--seed",
+        "42",
+        "--workers",
+        "1",
+        "--request-timeout",
+        "10",
+        "--suppress-health-check",
+        "too_slow",
+        "--header",
+        f"X-API-Key: {EVENTS_KEY}",  # the events routes need a key
     ]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=150, cwd=tmp_path)
     out = run.stdout + run.stderr

@@ -41,8 +41,7 @@ def access_lines(logs_dir: Path, service: str) -> list[dict]:
     return [line for line in lines if line.get("logger") == "services.access"]
 
 
-def test_metrics_on_every_service_move_with_requests(handmade_stack: Stack,
-                                                     http: httpx.Client) -> None:
+def test_metrics_on_every_service_move_with_requests(handmade_stack: Stack, http: httpx.Client) -> None:
     routes = {
         "final": ("GET", "/users/{user_id}/recommendations", "/users/1/recommendations"),
         "offline": ("GET", "/users/{user_id}/recommendations", "/users/2/recommendations"),
@@ -59,15 +58,17 @@ def test_metrics_on_every_service_move_with_requests(handmade_stack: Stack,
         assert http.get(f"{url}/no/such/route").status_code == 404
         after = scrape(http, url)
         assert sample(after, "music_recs_service_info", service=name) == 1
-        grew = (sample(after, "music_recs_http_requests_total", **labels)
-                - sample(before, "music_recs_http_requests_total", **labels))
+        grew = sample(after, "music_recs_http_requests_total", **labels) - sample(
+            before, "music_recs_http_requests_total", **labels
+        )
         assert grew >= 3, name
         count = sample(after, "music_recs_http_request_duration_seconds_count", **labels)
         assert count == sample(after, "music_recs_http_requests_total", **labels)
-        assert sample(after, "music_recs_http_request_duration_seconds_bucket",
-                      le="+Inf", **labels) == count
-        assert sample(after, "music_recs_http_requests_total", method="GET",
-                      route="<unmatched>", status="404") >= 1  # no per-path series
+        assert sample(after, "music_recs_http_request_duration_seconds_bucket", le="+Inf", **labels) == count
+        assert (
+            sample(after, "music_recs_http_requests_total", method="GET", route="<unmatched>", status="404")
+            >= 1
+        )  # no per-path series
         assert sample(after, "music_recs_warehouse_up") == 1
         assert sample(after, "music_recs_warehouse_build_info", build_id="handmade-1") == 1
         age = sample(after, "music_recs_warehouse_build_age_seconds")
@@ -79,27 +80,33 @@ def test_metrics_on_every_service_move_with_requests(handmade_stack: Stack,
     before = scrape(http, events)
     assert http.post(f"{events}/put", params={"user_id": 4401, "track_id": 11}).status_code == 200
     after = scrape(http, events)
-    assert (sample(after, "music_recs_events_written_total", outcome="stored")
-            - sample(before, "music_recs_events_written_total", outcome="stored")) == 1
+    assert (
+        sample(after, "music_recs_events_written_total", outcome="stored")
+        - sample(before, "music_recs_events_written_total", outcome="stored")
+    ) == 1
     assert sample(after, "music_recs_events_store_writable") == 1
 
 
-def test_request_id_through_final_in_every_access_log(handmade_stack: Stack,
-                                                      http: httpx.Client) -> None:
+def test_request_id_through_final_in_every_access_log(handmade_stack: Stack, http: httpx.Client) -> None:
     rid = f"test-{uuid.uuid4().hex}"
-    resp = http.get(f"{handmade_stack.url('final')}/users/1/recommendations",
-                    params={"k": 3}, headers={"X-Request-ID": rid})
+    resp = http.get(
+        f"{handmade_stack.url('final')}/users/1/recommendations",
+        params={"k": 3},
+        headers={"X-Request-ID": rid},
+    )
     assert resp.status_code == 200 and resp.headers["x-request-id"] == rid
     logs_dir = handmade_stack.settings.logs_dir
     seen: dict[str, list[dict]] = {}
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        seen = {s: [line for line in access_lines(logs_dir, s) if line["request_id"] == rid]
-                for s in ("final", "offline", "online")}
+        seen = {
+            s: [line for line in access_lines(logs_dir, s) if line["request_id"] == rid]
+            for s in ("final", "offline", "online")
+        }
         if all(seen.values()):
             break
         time.sleep(0.05)
-    final, = seen["final"]
+    (final,) = seen["final"]
     assert final["method"] == "GET" and final["path"] == "/users/1/recommendations"
     assert final["route"] == "/users/{user_id}/recommendations" and final["status"] == 200
     assert final["duration_ms"] > 0
@@ -110,8 +117,9 @@ def test_request_id_through_final_in_every_access_log(handmade_stack: Stack,
 
     made = http.get(f"{handmade_stack.url('offline')}/health/live").headers["x-request-id"]
     assert len(made) == 24 and int(made, 16) >= 0  # none sent: one is made
-    odd = http.get(f"{handmade_stack.url('offline')}/health/live",
-                   headers={"X-Request-ID": "a b\tc"}).headers["x-request-id"]
+    odd = http.get(
+        f"{handmade_stack.url('offline')}/health/live", headers={"X-Request-ID": "a b\tc"}
+    ).headers["x-request-id"]
     assert odd != "a b\tc" and len(odd) == 24  # unsafe ids are replaced, not echoed
 
 
@@ -126,8 +134,7 @@ def final_alone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack.stop()
 
 
-def test_degraded_counts_and_rate_limited_warnings(final_alone: Stack,
-                                                   http: httpx.Client) -> None:
+def test_degraded_counts_and_rate_limited_warnings(final_alone: Stack, http: httpx.Client) -> None:
     url = final_alone.url("final")
     n = 6
     for _ in range(n):
@@ -136,13 +143,18 @@ def test_degraded_counts_and_rate_limited_warnings(final_alone: Stack,
     metrics = scrape(http, url)
     for dep in ("events", "offline", "online"):
         assert sample(metrics, "music_recs_degraded_answers_total", dependency=dep) == n
-    assert sample(metrics, "music_recs_dependency_failures_total", dependency="offline",
-                  reason="unreachable") == n
-    lines = [json.loads(x) for x in
-             (final_alone.settings.logs_dir / "service-final.jsonl").read_text().splitlines()]
+    assert (
+        sample(metrics, "music_recs_dependency_failures_total", dependency="offline", reason="unreachable")
+        == n
+    )
+    lines = [
+        json.loads(x)
+        for x in (final_alone.settings.logs_dir / "service-final.jsonl").read_text().splitlines()
+    ]
     warnings = [x for x in lines if x["level"] == "WARNING" and x["logger"] == "services.clients"]
-    per_dep = {d: sum(1 for w in warnings if w.get("dependency") == d)
-               for d in ("offline", "online", "events")}
+    per_dep = {
+        d: sum(1 for w in warnings if w.get("dependency") == d) for d in ("offline", "online", "events")
+    }
     assert per_dep == {"offline": 1, "online": 1, "events": 1}, warnings  # not one per request
 
 
@@ -155,8 +167,7 @@ def test_rejected_build_is_counted(final_alone: Stack, http: httpx.Client) -> No
     publish(broken, final_alone.settings, required=())  # past publish's check: final refuses it
     deadline = time.monotonic() + 10
     metrics = scrape(http, url)
-    while (sample(metrics, "music_recs_warehouse_builds_rejected_total") < 1
-           and time.monotonic() < deadline):
+    while sample(metrics, "music_recs_warehouse_builds_rejected_total") < 1 and time.monotonic() < deadline:
         time.sleep(0.1)
         metrics = scrape(http, url)
     assert sample(metrics, "music_recs_warehouse_builds_rejected_total") == 1

@@ -76,8 +76,7 @@ def test_a_retried_write_stores_one_row(handmade_stack: Stack, http: httpx.Clien
 def test_large_bodies_are_refused(handmade_stack: Stack, http: httpx.Client) -> None:
     url = handmade_stack.url("events")
     big = b'{"track_id": 11, "pad": "' + b"x" * (handmade_stack.settings.services.max_body_bytes + 1) + b'"}'
-    resp = http.post(f"{url}/users/1/events", content=big,
-                     headers={"content-type": "application/json"})
+    resp = http.post(f"{url}/users/1/events", content=big, headers={"content-type": "application/json"})
     assert resp.status_code == 413 and "larger than" in resp.json()["detail"]
     assert resp.headers["x-request-id"]
 
@@ -85,8 +84,7 @@ def test_large_bodies_are_refused(handmade_stack: Stack, http: httpx.Client) -> 
         yield big[:1000]
         yield big[1000:]
 
-    resp = http.post(f"{url}/users/1/events", content=chunks(),
-                     headers={"content-type": "application/json"})
+    resp = http.post(f"{url}/users/1/events", content=chunks(), headers={"content-type": "application/json"})
     assert resp.status_code == 413 and "larger than" in resp.json()["detail"]
 
 
@@ -101,8 +99,7 @@ def keyless(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack.stop()
 
 
-def test_no_key_configured_generates_one_for_the_stack(keyless: Stack,
-                                                       http: httpx.Client) -> None:
+def test_no_key_configured_generates_one_for_the_stack(keyless: Stack, http: httpx.Client) -> None:
     key_file = keyless.settings.events_db.parent / "api_key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     key = key_file.read_text().strip()

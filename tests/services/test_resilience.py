@@ -151,8 +151,7 @@ def test_only_events_down(stack: Stack, http: httpx.Client) -> None:
     stack.procs["events"].stop()
     try:
         for user in (1, 4242):  # offline reports it for the cold user, online for both
-            body = http.get(f"{stack.url('final')}/users/{user}/recommendations",
-                            params={"k": 6}).json()
+            body = http.get(f"{stack.url('final')}/users/{user}/recommendations", params={"k": 6}).json()
             assert body["degraded"] == ["events"] and len(body["items"]) == 6
         online = http.get(f"{stack.url('online')}/users/1/recommendations").json()
         assert online["degraded"] == ["events"] and online["items"] == []

@@ -79,8 +79,13 @@ def start_supervised(root: Path, wait_running: bool = True) -> Supervised:
     publish_handmade(settings, "supervised")
     log_path = root / "serve.out"
     with open(log_path, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "services.run"], cwd=REPO_ROOT,
-                                env=settings_env(settings), stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "services.run"],
+            cwd=REPO_ROOT,
+            env=settings_env(settings),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     stack = Supervised(settings, proc, log_path)
     deadline = time.monotonic() + 60
     with httpx.Client() as client:
@@ -135,9 +140,14 @@ def test_serve_prints_the_events_api_key_hint(supervised: Supervised) -> None:
 
 
 def test_ctl_status_lists_every_service(supervised: Supervised) -> None:
-    done = subprocess.run([sys.executable, "-m", "services.run", "ctl", "status"], cwd=REPO_ROOT,
-                          env=settings_env(supervised.settings), capture_output=True, text=True,
-                          timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-m", "services.run", "ctl", "status"],
+        cwd=REPO_ROOT,
+        env=settings_env(supervised.settings),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     rows = {line.split()[0]: line.split()[1] for line in done.stdout.splitlines() if line.strip()}
     assert rows == {name: "RUNNING" for name in SERVICES}
@@ -156,8 +166,9 @@ def test_kill9_restarts_only_that_service(supervised: Supervised, victim: str) -
         while time.monotonic() - killed_at < RESTART_WITHIN_S + 5:
             for name in others:  # the others answer all along
                 if not _answers(client, supervised, name):
-                    failures.append(f"{name} did not answer {time.monotonic() - killed_at:.2f}s "
-                                    f"after {victim} was killed")
+                    failures.append(
+                        f"{name} did not answer {time.monotonic() - killed_at:.2f}s after {victim} was killed"
+                    )
             if _answers(client, supervised, victim):
                 if outage_seen:
                     back_after = time.monotonic() - killed_at
@@ -167,7 +178,8 @@ def test_kill9_restarts_only_that_service(supervised: Supervised, victim: str) -
             time.sleep(0.05)
     assert outage_seen, f"{victim} kept answering after kill -9"
     assert back_after is not None and back_after < RESTART_WITHIN_S, (
-        f"{victim} not back within {RESTART_WITHIN_S}s: {supervised.log()}")
+        f"{victim} not back within {RESTART_WITHIN_S}s: {supervised.log()}"
+    )
     assert failures == []
     after = supervised.pids()
     assert after[victim] != before[victim] and not _alive(before[victim])

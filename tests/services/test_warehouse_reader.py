@@ -63,7 +63,8 @@ def test_concurrent_sessions_across_many_swaps(tmp_path: Path) -> None:
             try:
                 with reader.session() as wh:
                     value = wh.cursor.execute(
-                        "SELECT value FROM build_info WHERE key = 'build_id'").fetchone()[0]
+                        "SELECT value FROM build_info WHERE key = 'build_id'"
+                    ).fetchone()[0]
                     assert value == wh.build_id  # cursor and build id from the same build
                     seen.add(value)
             except BaseException as exc:  # noqa: BLE001 - every failure is a test failure
