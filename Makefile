@@ -88,6 +88,9 @@ bench-load: venv ## Load the running services (make serve): open loop, RATE=200 
 bench-lookups: venv ## Per-request lookup costs on the served build (in-memory / mapped lists vs DuckDB point queries)
 	$(PY) -m benchmarks.lookups --warehouse $(or $(DB),warehouse/music_recs.duckdb)
 
+bench-synthetic: venv ## Write a synthetic warehouse (OUT=, default /tmp/synthetic.duckdb) for the lookup and swap benchmarks
+	$(PY) -m benchmarks.synthetic_warehouse --out $(or $(OUT),/tmp/synthetic.duckdb)
+
 bench-dbt-floor: venv ## The slowest compiled models of a dbt build rerun alone (RUN_DIR=target/dbt-runs/<build>, DB=<its file>)
 	$(PY) -m benchmarks.dbt_floor --run-dir $(or $(RUN_DIR),$$(ls -d target/dbt-runs/* | tail -1)) \
 	  --db $(or $(DB),$$(readlink -f warehouse/music_recs.duckdb))
@@ -95,4 +98,4 @@ bench-dbt-floor: venv ## The slowest compiled models of a dbt build rerun alone 
 clean: ## Remove built warehouses, logs and reports (keeps data/ and the venv)
 	rm -rf warehouse/builds warehouse/music_recs.duckdb warehouse/artifacts logs reports target
 
-.PHONY: help venv data build dbt test lint format serve s3 upload sql real bench-real nested intervals bench-load bench-lookups bench-dbt-floor clean
+.PHONY: help venv data build dbt test lint format serve s3 upload sql real bench-real nested intervals bench-load bench-lookups bench-synthetic bench-dbt-floor clean

@@ -92,7 +92,7 @@ class DbtSettings(SettingsGroup):
         ge=1,
         validation_alias="dbt_node_threads",
         description="dbt models/tests run at once (each query already uses dbt_threads "
-        "DuckDB threads; 2 at once made the full build 1.8x slower, BENCHMARKS.md).",
+        "DuckDB threads, so more at once only compete for the same cores and memory).",
     )
 
 
