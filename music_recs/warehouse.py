@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -122,7 +123,8 @@ def publish(build_path: Path, settings: Settings, required: Sequence[str] = SERV
 
 
 def prune(settings: Settings) -> list[Path]:
-    """Delete builds older than the newest ``keep_builds`` (never the published one).
+    """Delete builds older than the newest ``keep_builds`` (never the published one), with
+    their serving lists and their model artifacts (``artifacts_dir/<build>/``).
 
     Readers that still have an old file open keep reading it (POSIX unlink semantics) and
     move to the new build on their next check.
@@ -143,6 +145,10 @@ def prune(settings: Settings) -> list[Path]:
         if serving_dir(old).exists():
             remove_serving_dir(old)
             removed.append(serving_dir(old))
+        artifacts = Path(settings.artifacts_dir) / old.stem
+        if artifacts.is_dir():
+            shutil.rmtree(artifacts, ignore_errors=True)
+            removed.append(artifacts)
     return removed
 
 

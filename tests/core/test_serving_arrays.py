@@ -126,15 +126,19 @@ def test_services_map_the_lists_and_fall_back_without_them(tmp_path: Path) -> No
     con.close()
 
 
-def test_prune_removes_the_lists_of_deleted_builds(tmp_path: Path) -> None:
+def test_prune_removes_the_lists_and_artifacts_of_deleted_builds(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, "unused", keep_builds=1)
     old = _served_build(settings, RECS)
     sa.serving_dir(old).mkdir()
     (sa.serving_dir(old) / "marker").write_text("x")
+    (Path(settings.artifacts_dir) / old.stem).mkdir(parents=True)
+    (Path(settings.artifacts_dir) / old.stem / "als.npz").write_text("x")
     publish(old, settings)
     new = _served_build(settings, RECS)
     sa.serving_dir(new).mkdir()
-    publish(new, settings)  # prunes the old build and its lists
+    (Path(settings.artifacts_dir) / new.stem).mkdir(parents=True)
+    publish(new, settings)  # prunes the old build, its lists and its artifacts
     assert not old.exists() and not sa.serving_dir(old).exists()
-    assert sa.serving_dir(new).is_dir()
+    assert not (Path(settings.artifacts_dir) / old.stem).exists()
+    assert sa.serving_dir(new).is_dir() and (Path(settings.artifacts_dir) / new.stem).is_dir()
     assert prune(settings) == []
