@@ -20,20 +20,8 @@ from models_py.data import Interactions, phase_events, positions_of
 from music_recs.tables import Columns as C
 from music_recs.tables import Tables
 
-#: Model inputs, in the order the CatBoost model sees them.
-FEATURES: tuple[str, ...] = (
-    "als_score",
-    "als_rank",
-    "als_score_gap",
-    "pop_rank",
-    "recent_sim",
-    "recent_max_sim",
-    "recent_rank",
-    "from_als",
-    "from_pop",
-    "from_recent",
-    "cluster_rank",
-    "from_cluster",
+#: Columns of the per-track temp table, in its SELECT order (``prepare_phase``).
+TRACK_FEATURES: tuple[str, ...] = (
     "track_user_share",
     "track_pop_pct",
     "track_recency_share",
@@ -49,6 +37,23 @@ FEATURES: tuple[str, ...] = (
     "artist_best_rank",
     "track_artist_share",
     "track_genre_share",
+)
+
+#: Model inputs, in the order the CatBoost model sees them.
+FEATURES: tuple[str, ...] = (
+    "als_score",
+    "als_rank",
+    "als_score_gap",
+    "pop_rank",
+    "recent_sim",
+    "recent_max_sim",
+    "recent_rank",
+    "from_als",
+    "from_pop",
+    "from_recent",
+    "cluster_rank",
+    "from_cluster",
+    *TRACK_FEATURES,
     "fav_score",
     "taste_score",
     "user_tracks_pct",
@@ -151,24 +156,6 @@ def _create_phase_tables(con: duckdb.DuckDBPyConnection, phase: str) -> None:
     )
 
 
-#: Columns of the per-track temp table, in its SELECT order (``prepare_phase``).
-TRACK_FEATURES: tuple[str, ...] = (
-    "track_user_share",
-    "track_pop_pct",
-    "track_recency_share",
-    "track_last7_share",
-    "track_prev7_share",
-    "track_trend",
-    "track_age_days",
-    "track_group_size",
-    "track_is_original",
-    "genre_user_share",
-    "genre_best_rank",
-    "artist_user_share",
-    "artist_best_rank",
-    "track_artist_share",
-    "track_genre_share",
-)
 #: Columns of the per-user temp table, in its SELECT order.
 USER_FEATURES: tuple[str, ...] = (
     "user_tracks_pct",
